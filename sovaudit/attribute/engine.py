@@ -1,0 +1,608 @@
+"""The attribution engine: facts about an endpoint -> operator -> ultimate parent -> jurisdiction.
+
+Pure code: every network answer (ASN table, Team Cymru, RDAP) is passed in. The engine never
+guesses silently: when it cannot say who operates something it returns an UNKNOWN attribution
+with a reason, and a weak fallback (country of registration) is flagged ``weak``.
+
+Precedence, strongest first (see docs/attribution.md):
+
+==========================================  ==========  =====================================
+signal                                      confidence  notes
+==========================================  ==========  =====================================
+name pattern or TXT tenant token            0.95        for names (cname, mx, ns, spf, txt)
+ASN listed in the registry                  0.90        for addresses
+RDAP/whois registrant matches the registry  0.60        for addresses
+AS name matches an operator's known names   0.40        flagged ``weak``
+country of registration only                0.30        operator unknown, flagged ``weak``
+nothing                                     0.00        status unknown, jurisdiction None
+==========================================  ==========  =====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from sovaudit.attribute.netclass import classify
+from sovaudit.attribute.registry import Operator, Registry, normalize_name
+from sovaudit.models import Attribution, Dataset, DnsRecord, Endpoint, EvidenceStep, Status
+
+CONF_PATTERN = 0.95
+CONF_TOKEN = 0.95
+CONF_ASN = 0.9
+CONF_RDAP = 0.6
+CONF_AS_NAME = 0.4
+CONF_COUNTRY = 0.3
+
+# Categories that sit in front of a service (their own layer of exposure): TLS terminates there.
+_FRONT_CATEGORIES = frozenset({"cdn", "security"})
+
+# Reason codes (also set as flags) with their text in both report languages; ``reason`` on an
+# attribution holds the English text so the JSON evidence is readable on its own.
+UNKNOWN_REASONS: dict[str, dict[str, str]] = {
+    "private-address": {
+        "en": "private address {address} in public DNS ({label})",
+        "fr": "adresse privée {address} dans le DNS public ({label})",
+    },
+    "bogon": {
+        "en": "non-routable address {address} in public DNS ({label})",
+        "fr": "adresse non routable {address} dans le DNS public ({label})",
+    },
+    "no-asn": {
+        "en": "no ASN found for {address} (unrouted, or absent from the IP-to-ASN table)",
+        "fr": "aucun ASN trouvé pour {address} (non routée, ou absente de la table IP-ASN)",
+    },
+    "asn-not-in-registry": {
+        "en": "AS{asn} ({asn_name}) is not in the provider registry",
+        "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs",
+    },
+    "country-only": {
+        "en": "AS{asn} ({asn_name}) is not in the provider registry; jurisdiction {country} is "
+        "only the country of registration (weak)",
+        "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs; la juridiction "
+        "{country} n'est que le pays d'enregistrement (indice faible)",
+    },
+    "no-pattern": {
+        "en": "{name} matches no provider pattern and no address was resolved for it",
+        "fr": "{name} ne correspond à aucun motif de fournisseur et aucune adresse n'a été résolue",
+    },
+    "spf-unknown": {
+        "en": "SPF include {name} is not in the provider registry",
+        "fr": "l'inclusion SPF {name} n'est pas dans le registre des fournisseurs",
+    },
+    "unresolved": {
+        "en": "endpoint not resolved: {reason}",
+        "fr": "point d'accès non résolu : {reason}",
+    },
+}
+
+
+def reason_text(code: str, lang: str = "en", **values: object) -> str:
+    """The text of an unknown-attribution reason in ``lang`` (fr or en)."""
+    template = UNKNOWN_REASONS[code].get(lang) or UNKNOWN_REASONS[code]["en"]
+    return template.format(**values)
+
+
+class AsnMatchLike(Protocol):
+    """What an IP-to-ASN table returns (sovaudit.attribute.asntable.AsnMatch)."""
+
+    @property
+    def asn(self) -> int: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def network(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+class AsnLookup(Protocol):
+    """An IP-to-ASN table (sovaudit.attribute.asntable.AsnTable)."""
+
+    def lookup(self, ip: str) -> AsnMatchLike | None: ...
+
+    def name_of(self, asn: int) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _AsnFact:
+    asn: int
+    name: str | None
+    network: str | None
+    country: str | None
+    source: str
+
+
+@dataclass(slots=True)
+class _Draft:
+    """An attribution under construction (the public result is the frozen Attribution)."""
+
+    subject: str
+    role: str
+    address: str | None = None
+    evidence: list[EvidenceStep] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    asn: int | None = None
+    asn_name: str | None = None
+
+    def flag(self, *names: str) -> None:
+        for name in names:
+            if name not in self.flags:
+                self.flags.append(name)
+
+
+def _attr(obj: object, name: str) -> Any:
+    """Read a field of a pre-fetched answer that may be a dataclass or a plain mapping."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _answer_key(text: str) -> str:
+    # "10 mx.example.com." -> "mx.example.com"; "1.2.3.4" -> "1.2.3.4"
+    parts = text.split()
+    return normalize_name(parts[-1]) if parts else ""
+
+
+class Attributor:
+    """Attributes the addresses and names of endpoints to operators, parents and jurisdictions."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        asn_table: AsnLookup | None,
+        *,
+        cymru: Mapping[str, object] | None = None,
+        rdap: Mapping[str, object] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.asn_table = asn_table
+        self.cymru: Mapping[str, object] = cymru or {}
+        self.rdap: Mapping[str, object] = rdap or {}
+        self._registry_source = f"providers.yaml {registry.version}"
+
+    @classmethod
+    def default(
+        cls,
+        *,
+        cymru: Mapping[str, object] | None = None,
+        rdap: Mapping[str, object] | None = None,
+    ) -> Attributor:
+        """The shipped registry with the default IP-to-ASN table (user's update if any)."""
+        from sovaudit.attribute.asntable import AsnTable
+        from sovaudit.attribute.registry import default_registry
+
+        return cls(default_registry(), AsnTable.default(), cymru=cymru, rdap=rdap)
+
+    # -- public API ------------------------------------------------------------------------
+
+    def datasets(self) -> list[Dataset]:
+        """The datasets this attributor uses: the registry, and the ASN table if it has one."""
+        out = [
+            Dataset(
+                name="sovaudit provider registry",
+                version=self.registry.version,
+                date=self.registry.reviewed,
+                source="sovaudit/attribute/data/providers.yaml",
+                licence="Apache-2.0",
+            )
+        ]
+        table_ds = getattr(self.asn_table, "dataset", None)
+        if isinstance(table_ds, Dataset):
+            out.append(table_ds)
+        return out
+
+    def attribute_name(self, name: str, role: str) -> Attribution | None:
+        """Attribute a DNS name by the registry's patterns (or SPF includes); None if none match."""
+        return self._name(name, role, {})
+
+    def attribute_address(self, ip: str, *, via: str | None = None) -> Attribution:
+        """Attribute one address; ``via`` is the name that resolved to it (for conflict checks)."""
+        return self._address(ip, via, "cname", {})
+
+    def attribute_asn(self, asn: int) -> Attribution:
+        """Attribute an autonomous system number (offline: registry and table names only)."""
+        draft = _Draft(subject=f"AS{asn}", role="asn", asn=asn)
+        draft.asn_name = self.asn_table.name_of(asn) if self.asn_table is not None else None
+        op = self.registry.by_asn(asn)
+        if op is not None:
+            draft.evidence.append(EvidenceStep("asn", f"AS{asn}", self._registry_source))
+            return self._resolved(draft, op, CONF_ASN)
+        if draft.asn_name:
+            draft.evidence.append(EvidenceStep("asn", f"AS{asn} {draft.asn_name}", "asn table"))
+            op = self.registry.match_org_name(draft.asn_name)
+            if op is not None:
+                draft.flag("weak", "as-name-match")
+                return self._resolved(draft, op, CONF_AS_NAME)
+        draft.flag("asn-not-in-registry")
+        return self._unknown(
+            draft,
+            reason_text("asn-not-in-registry", asn=asn, asn_name=draft.asn_name or "name unknown"),
+        )
+
+    def attribute_endpoint(self, endpoint: Endpoint) -> Endpoint:
+        """Return a copy of ``endpoint`` with ``attributions`` and ``details["control"]`` filled."""
+        index = _record_index(endpoint.records)
+        out: list[Attribution] = []
+        seen: set[tuple[str, str]] = set()
+
+        def add(at: Attribution | None) -> None:
+            if at is not None and (at.role, at.subject) not in seen:
+                seen.add((at.role, at.subject))
+                out.append(at)
+
+        details = endpoint.details or {}
+        own_domain = normalize_name(endpoint.host)
+
+        # The host itself may be a provider's name (contoso.sharepoint.com in an inventory).
+        add(self._name(endpoint.host, "cname", index))
+
+        chain = [str(n) for n in details.get("cname_chain") or ()]
+        if not chain and "mx" not in details and "ns" not in details:
+            chain = list(endpoint.names)
+        self._chain(chain, list(endpoint.addresses), endpoint.host, "cname", index, add)
+
+        for mx in details.get("mx") or ():
+            host = str(_attr(mx, "host") or "")
+            if host:
+                self._server(mx, host, "mx", index, add)
+        for ns in details.get("ns") or ():
+            host = str(_attr(ns, "host") or "")
+            if host:
+                self._server(ns, host, "ns", index, add)
+
+        auto = details.get("autodiscover")
+        if auto:
+            auto_chain = [str(n) for n in _attr(auto, "cname_chain") or ()]
+            auto_host = str(_attr(auto, "host") or "")
+            addrs = [str(a) for a in _attr(auto, "addresses") or ()]
+            self._chain(auto_chain, addrs, auto_host, "autodiscover", index, add)
+
+        spf = details.get("spf")
+        if spf:
+            for inc in _attr(spf, "includes") or ():
+                name = normalize_name(str(inc))
+                if name == own_domain or name.endswith("." + own_domain):
+                    continue  # the organization's own include: its own senders are listed there
+                at = self._name(name, "spf-include", index)
+                if at is None:
+                    draft = _Draft(subject=name, role="spf-include")
+                    draft.flag("spf-unknown")
+                    at = self._unknown(draft, reason_text("spf-unknown", name=name))
+                add(at)
+
+        for txt in details.get("txt") or ():
+            add(self._token(str(txt)))
+
+        if not out:
+            # Nothing at all to attribute: say why instead of returning an empty, "clean" list.
+            role = {"mail": "mx", "dns": "ns"}.get(endpoint.layer.value, "address")
+            draft = _Draft(subject=endpoint.host, role=role)
+            draft.flag("unresolved")
+            why = endpoint.reason or "no address or name to attribute"
+            add(self._unknown(draft, reason_text("unresolved", reason=why)))
+
+        control = {
+            "jurisdictions": sorted({a.jurisdiction for a in out if a.jurisdiction}),
+            "operators": list(dict.fromkeys(a.operator for a in out if a.operator)),
+            "attributed": any(a.status is Status.OK for a in out)
+            and not any(a.status is Status.UNKNOWN for a in out),
+            "unknown": sum(1 for a in out if a.status is Status.UNKNOWN),
+        }
+        return replace(endpoint, attributions=tuple(out), details={**details, "control": control})
+
+    # -- endpoint walkers ------------------------------------------------------------------
+
+    def _chain(
+        self,
+        chain: Sequence[str],
+        addresses: Sequence[str],
+        host: str,
+        role: str,
+        index: Mapping[str, DnsRecord],
+        add: Any,
+    ) -> None:
+        """A CNAME chain (names after ``host``) and the addresses at its end."""
+        for name in chain:
+            add(self._name(name, role, index))
+        via = chain[-1] if chain else host
+        for ip in addresses:
+            add(self._address(str(ip), via or None, role, index))
+
+    def _server(
+        self, entry: object, host: str, role: str, index: Mapping[str, DnsRecord], add: Any
+    ) -> None:
+        """An MX or NS host with its optional CNAME chain and addresses."""
+        named = self._name(host, role, index)
+        chain = [str(n) for n in _attr(entry, "cname_chain") or ()]
+        addresses = [str(a) for a in _attr(entry, "addresses") or ()]
+        if named is not None:
+            add(named)
+        elif not addresses:
+            draft = _Draft(subject=normalize_name(host), role=role)
+            draft.flag("no-pattern")
+            add(self._unknown(draft, reason_text("no-pattern", name=normalize_name(host))))
+        for name in chain:
+            add(self._name(name, "cname", index))
+        via = chain[-1] if chain else host
+        for ip in addresses:
+            add(self._address(ip, via, role, index))
+
+    # -- single subjects -------------------------------------------------------------------
+
+    def _name(self, name: str, role: str, index: Mapping[str, DnsRecord]) -> Attribution | None:
+        subject = normalize_name(name)
+        if not subject:
+            return None
+        draft = _Draft(subject=subject, role=role)
+        rec = index.get(subject)
+        if rec is not None:
+            draft.evidence.append(_record_step(rec, subject))
+        if role == "spf-include":
+            hit = self.registry.match_spf_include(subject)
+            if hit is None:
+                return None
+            op, listed = hit
+            draft.evidence.append(EvidenceStep("spf-include", listed, self._registry_source))
+            return self._resolved(draft, op, CONF_PATTERN)
+        matches = self.registry.match_name(subject, role)
+        if not matches:
+            return None
+        best = matches[0]
+        draft.evidence.append(EvidenceStep("pattern", best.pattern.glob, self._registry_source))
+        best_country = self.registry.jurisdiction(best.operator.id)
+        for other in matches[1:]:
+            same_parent = self.registry.ultimate_parent(
+                other.operator.id
+            ) == self.registry.ultimate_parent(best.operator.id)
+            if other.pattern.specificity == best.pattern.specificity and not same_parent:
+                draft.flag("conflict")
+                draft.conflicts.append(
+                    f"{subject} also matches {other.pattern.glob} -> {other.operator.id} "
+                    f"({self.registry.jurisdiction(other.operator.id)}), kept "
+                    f"{best.operator.id} ({best_country})"
+                )
+        if role in ("cname", "mx", "autodiscover") and best.operator.category in _FRONT_CATEGORIES:
+            draft.flag("gateway")
+        return self._resolved(draft, best.operator, CONF_PATTERN)
+
+    def _token(self, txt: str) -> Attribution | None:
+        tok = self.registry.match_token(txt)
+        if tok is None:
+            return None
+        # Keep the token's prefix and a short tail: the full value adds nothing to a report.
+        shown = txt if len(txt) <= 64 else txt[:61] + "..."
+        draft = _Draft(subject=shown, role="txt-token")
+        draft.evidence.append(EvidenceStep("record", f"TXT {shown}", "apex TXT"))
+        draft.evidence.append(EvidenceStep("token", tok.prefix, "tokens.yaml"))
+        return self._resolved(draft, self.registry.operators[tok.operator], CONF_TOKEN)
+
+    def _address(
+        self, ip: str, via: str | None, via_role: str, index: Mapping[str, DnsRecord]
+    ) -> Attribution:
+        ip = ip.strip()
+        draft = _Draft(subject=ip, role="address", address=ip)
+        rec = index.get(ip)
+        if rec is not None:
+            draft.evidence.append(_record_step(rec, ip))
+        elif via:
+            draft.evidence.append(EvidenceStep("via", normalize_name(via), "dns"))
+        special = classify(ip)
+        if special is not None:
+            draft.flag(special.flag, special.kind)
+            draft.evidence.append(EvidenceStep("address", f"{ip}: {special.label}", "RFC 6890"))
+            return self._unknown(draft, reason_text(special.flag, address=ip, label=special.label))
+        draft.evidence.append(EvidenceStep("address", ip, "public unicast"))
+
+        fact = self._asn_fact(ip, draft)
+        attribution: Attribution
+        if fact is None:
+            attribution = self._fallback_without_asn(ip, draft)
+        else:
+            draft.asn, draft.asn_name = fact.asn, fact.name
+            where = f" {fact.network}" if fact.network else ""
+            draft.evidence.append(
+                EvidenceStep("asn", f"AS{fact.asn} {fact.name or ''}".strip() + where, fact.source)
+            )
+            op = self.registry.by_asn(fact.asn)
+            if op is not None:
+                attribution = self._resolved(draft, op, CONF_ASN)
+            else:
+                attribution = self._fallback_unlisted_asn(ip, fact, draft)
+        return self._check_via(attribution, via, via_role)
+
+    # -- address helpers -------------------------------------------------------------------
+
+    def _asn_fact(self, ip: str, draft: _Draft) -> _AsnFact | None:
+        """Origin ASN of ``ip``: live Team Cymru answer first, offline table second."""
+        table: _AsnFact | None = None
+        if self.asn_table is not None:
+            m = self.asn_table.lookup(ip)
+            if m is not None:
+                table = _AsnFact(int(m.asn), m.name, m.network, None, m.source)
+        live: _AsnFact | None = None
+        c = self.cymru.get(ip)
+        if c is not None and _attr(c, "asn") is not None:
+            try:
+                asn = int(str(_attr(c, "asn")).removeprefix("AS"))
+            except ValueError:
+                asn = 0
+            if asn > 0:
+                name = _attr(c, "as_name") or (table.name if table and table.asn == asn else None)
+                if name is None and self.asn_table is not None:
+                    name = self.asn_table.name_of(asn)
+                live = _AsnFact(
+                    asn, name, _attr(c, "prefix"), _attr(c, "country"), "team-cymru (live DNS)"
+                )
+        if live is not None and table is not None and live.asn != table.asn:
+            # Routing moved or the table is stale: say so, trust the live origin.
+            draft.flag("conflict")
+            draft.conflicts.append(
+                f"ASN table says AS{table.asn} ({table.source}), Team Cymru says AS{live.asn}"
+            )
+        return live or table
+
+    def _rdap_operator(self, ip: str, draft: _Draft) -> tuple[Operator | None, str | None]:
+        """Operator from the RDAP registrant, and the registrant's country."""
+        r = self.rdap.get(ip)
+        if r is None:
+            return None, None
+        country = _attr(r, "registrant_country")
+        url = str(_attr(r, "source_url") or "rdap")
+        for key in ("registrant_name", "network_name"):
+            value = _attr(r, key)
+            if value:
+                op = self.registry.match_org_name(str(value))
+                if op is not None:
+                    draft.evidence.append(EvidenceStep("rdap", f"{key}: {value}", url))
+                    return op, country
+        name = _attr(r, "registrant_name") or _attr(r, "network_name")
+        if name or country:
+            draft.evidence.append(
+                EvidenceStep("rdap", f"registrant: {name or '?'} ({country or '?'})", url)
+            )
+        return None, country
+
+    def _fallback_unlisted_asn(self, ip: str, fact: _AsnFact, draft: _Draft) -> Attribution:
+        op, rdap_country = self._rdap_operator(ip, draft)
+        if op is not None:
+            draft.flag("rdap-match")
+            return self._resolved(draft, op, CONF_RDAP)
+        if fact.name:
+            op = self.registry.match_org_name(fact.name)
+            if op is not None:
+                draft.flag("weak", "as-name-match")
+                return self._resolved(draft, op, CONF_AS_NAME)
+        country = fact.country or rdap_country
+        name = fact.name or "name unknown"
+        if country:
+            draft.flag("weak", "country-only")
+            draft.evidence.append(
+                EvidenceStep(
+                    "jurisdiction", str(country), f"country of registration ({fact.source})"
+                )
+            )
+            return replace(
+                self._unknown(
+                    draft,
+                    reason_text("country-only", asn=fact.asn, asn_name=name, country=country),
+                ),
+                jurisdiction=str(country).upper(),
+                confidence=CONF_COUNTRY,
+            )
+        draft.flag("asn-not-in-registry")
+        return self._unknown(draft, reason_text("asn-not-in-registry", asn=fact.asn, asn_name=name))
+
+    def _fallback_without_asn(self, ip: str, draft: _Draft) -> Attribution:
+        op, country = self._rdap_operator(ip, draft)
+        if op is not None:
+            draft.flag("rdap-match")
+            return self._resolved(draft, op, CONF_RDAP)
+        if country:
+            draft.flag("weak", "country-only")
+            return replace(
+                self._unknown(
+                    draft,
+                    reason_text("country-only", asn="?", asn_name="no ASN", country=country),
+                ),
+                jurisdiction=str(country).upper(),
+                confidence=CONF_COUNTRY,
+            )
+        draft.flag("no-asn")
+        return self._unknown(draft, reason_text("no-asn", address=ip))
+
+    def _check_via(self, at: Attribution, via: str | None, via_role: str) -> Attribution:
+        """Report (never hide) a name pattern that disagrees with the address's own ASN."""
+        if not via or at.operator is None:
+            return at
+        matches = self.registry.match_name(via, via_role)
+        if not matches:
+            return at
+        named = matches[0].operator
+        if self.registry.ultimate_parent(named.id) == self.registry.ultimate_parent(at.operator):
+            return at
+        text = (
+            f"name {normalize_name(via)} matches {matches[0].pattern.glob} -> {named.id} "
+            f"({self.registry.jurisdiction(named.id)}), but {at.subject} is announced by "
+            f"AS{at.asn} -> {at.operator} ({at.jurisdiction}); the address keeps its ASN"
+        )
+        flags = at.flags if "conflict" in at.flags else (*at.flags, "conflict")
+        return replace(at, flags=flags, conflicts=(*at.conflicts, text))
+
+    # -- building results ------------------------------------------------------------------
+
+    def _resolved(self, draft: _Draft, op: Operator, confidence: float) -> Attribution:
+        reg = self.registry
+        chain = reg.chain(op.id)
+        top = chain[-1]
+        draft.evidence.append(
+            EvidenceStep("operator", f"{op.id} ({op.name})", self._registry_source)
+        )
+        for i, ent in enumerate(chain):
+            step = "entity" if i == 0 else "parent"
+            draft.evidence.append(EvidenceStep(step, f"{ent.name} ({ent.country})", ent.source))
+        draft.evidence.append(EvidenceStep("jurisdiction", top.country, top.source))
+        if op.unverified or any(e.unverified for e in chain):
+            draft.flag("unverified")
+        for country in dict.fromkeys(e.country for e in chain):
+            if country != top.country:
+                # A US subsidiary under a French parent is still a US company: keep it visible.
+                draft.flag(f"chain:{country}")
+        return Attribution(
+            subject=draft.subject,
+            role=draft.role,
+            address=draft.address,
+            asn=draft.asn,
+            asn_name=draft.asn_name,
+            operator=op.id,
+            operator_name=op.name,
+            category=op.category,
+            ultimate_parent=top.name,
+            jurisdiction=top.country,
+            operator_jurisdiction=chain[0].country,
+            ownership=top.ownership,
+            confidence=confidence,
+            status=Status.OK,
+            reason=None,
+            flags=tuple(draft.flags),
+            conflicts=tuple(draft.conflicts),
+            evidence=tuple(draft.evidence),
+        )
+
+    @staticmethod
+    def _unknown(draft: _Draft, reason: str) -> Attribution:
+        return Attribution(
+            subject=draft.subject,
+            role=draft.role,
+            address=draft.address,
+            asn=draft.asn,
+            asn_name=draft.asn_name,
+            confidence=0.0,
+            status=Status.UNKNOWN,
+            reason=reason,
+            flags=tuple(draft.flags),
+            conflicts=tuple(draft.conflicts),
+            evidence=tuple(draft.evidence),
+        )
+
+
+def _record_index(records: Iterable[DnsRecord]) -> dict[str, DnsRecord]:
+    """Map each answer value (address or target name) to the first record that gave it."""
+    index: dict[str, DnsRecord] = {}
+    for rec in records:
+        if rec.type not in ("A", "AAAA", "CNAME", "MX", "NS"):
+            continue
+        for ans in rec.answers:
+            index.setdefault(_answer_key(ans), rec)
+    return index
+
+
+def _record_step(rec: DnsRecord, value: str) -> EvidenceStep:
+    return EvidenceStep(
+        "record", f"{rec.type} {normalize_name(rec.name)} -> {value}", f"dns@{rec.resolver}"
+    )

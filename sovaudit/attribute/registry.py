@@ -1,0 +1,560 @@
+"""The provider registry: who operates an ASN or a name, who owns that operator, under which law.
+
+The registry is data (``data/providers.yaml`` and ``data/tokens.yaml``); this module loads it,
+validates it (every error is ``FILE:LINE: message``) and builds the indexes the attribution engine
+uses. It does no network I/O.
+
+Name patterns are globs over lower-case DNS names without the trailing dot:
+
+- a leading ``*.`` matches one or more labels (``*.cloudfront.net`` matches ``d1.cloudfront.net``
+  and ``a.b.cloudfront.net`` but not ``cloudfront.net``);
+- any other ``*`` matches characters inside one label only (``ns-*.awsdns-*`` matches
+  ``ns-12.awsdns-01.org`` but never ``ns-1.awsdns-1.org.attacker.example``), so a name under
+  somebody else's domain can never borrow a provider's identity;
+- a pattern without ``*`` matches that exact name.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sovaudit.errors import DatasetError
+
+CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
+OWNERSHIPS = ("public", "private")
+PATTERN_ROLES = ("cname", "mx", "ns", "any")
+_COUNTRY = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_GLOB = re.compile(r"^[a-z0-9*_.-]+$")
+# Legal-form words dropped before comparing organization names (RDAP registrants, AS names).
+_LEGAL_FORMS = frozenset(
+    "inc incorporated llc ltd limited ltee ltée corp corporation co company sa sas gmbh bv b.v "
+    "ag plc lp llp ab oy nv srl ulc the".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A legal entity in an ownership chain."""
+
+    id: str
+    name: str
+    country: str
+    ownership: str
+    parent: str | None
+    listed: str | None
+    source: str
+    reviewed: str
+    unverified: bool = False
+    note: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NamePattern:
+    """One glob over DNS names, for one role (cname, mx, ns or any)."""
+
+    role: str
+    glob: str
+    regex: re.Pattern[str]
+    # Number of literal characters: the more specific pattern wins when two match.
+    specificity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Something that runs infrastructure: an ASN, a service, a brand, tied to a legal entity."""
+
+    id: str
+    name: str
+    category: str
+    entity: str
+    asns: tuple[int, ...]
+    patterns: tuple[NamePattern, ...]
+    spf_includes: tuple[str, ...]
+    org_names: tuple[str, ...]
+    source: str
+    reviewed: str
+    unverified: bool = False
+    note: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A TXT verification-token prefix that shows a tenant of a provider."""
+
+    prefix: str
+    operator: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    """A name matched by an operator's pattern."""
+
+    operator: Operator
+    pattern: NamePattern
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping, for `FILE:LINE:` errors."""
+
+
+class _LineDict(dict[str, Any]):
+    line: int = 0
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    mapping = _LineDict({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _load_yaml(text: str, path: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DatasetError(f"invalid YAML: {exc}", path=path, line=line) from exc
+
+
+def compile_glob(glob: str) -> re.Pattern[str]:
+    """Compile a registry name glob (see the module docstring) to an anchored regex."""
+    body = glob
+    prefix = ""
+    if body.startswith("*."):
+        # One or more whole labels.
+        prefix = r"(?:[a-z0-9_-][a-z0-9_-]*\.)+"
+        body = body[2:]
+    parts = [re.escape(p) for p in body.split("*")]
+    return re.compile("^" + prefix + r"[a-z0-9_-]*".join(parts) + "$")
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case a DNS name and drop its trailing dot (IDN labels are matched as A-labels)."""
+    name = name.strip().rstrip(".").lower()
+    if name and not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            return name
+    return name
+
+
+def normalize_org(name: str) -> str:
+    """Reduce an organization name to comparable words (no case, punctuation or legal form)."""
+    # Dots go first so "B.V." and "BV" (or "Inc." and "Inc") compare equal.
+    words = re.split(r"[^a-z0-9]+", name.lower().replace(".", ""))
+    return " ".join(w for w in words if w and w not in _LEGAL_FORMS)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+class Registry:
+    """The loaded, validated provider registry and its indexes."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        reviewed: str,
+        operators: Iterable[Operator],
+        entities: Iterable[Entity],
+        tokens: Iterable[Token] = (),
+        path: str = "providers.yaml",
+    ) -> None:
+        self.version = version
+        self.reviewed = reviewed
+        self.path = path
+        self.operators: dict[str, Operator] = {}
+        self.entities: dict[str, Entity] = {}
+        for ent in entities:
+            if ent.id in self.entities:
+                raise DatasetError(f"duplicate entity id {ent.id!r}", path=path, line=ent.line)
+            self.entities[ent.id] = ent
+        self._by_asn: dict[int, Operator] = {}
+        self._spf: dict[str, Operator] = {}
+        self._orgs: dict[str, Operator] = {}
+        for op in operators:
+            self._add_operator(op)
+        self.tokens: tuple[Token, ...] = tuple(
+            sorted(tokens, key=lambda t: len(t.prefix), reverse=True)
+        )
+        for tok in self.tokens:
+            if tok.operator not in self.operators:
+                raise DatasetError(
+                    f"token {tok.prefix!r} refers to unknown operator {tok.operator!r}", path=path
+                )
+        self._check_entities()
+
+    def _add_operator(self, op: Operator) -> None:
+        path = self.path
+        if op.id in self.operators:
+            raise DatasetError(f"duplicate operator id {op.id!r}", path=path, line=op.line)
+        if op.entity not in self.entities:
+            raise DatasetError(
+                f"operator {op.id!r}: parent {op.entity!r} is not a known entity",
+                path=path,
+                line=op.line,
+            )
+        self.operators[op.id] = op
+        for asn in op.asns:
+            other = self._by_asn.get(asn)
+            if other is not None:
+                raise DatasetError(
+                    f"AS{asn} is listed by both {other.id!r} and {op.id!r}", path=path, line=op.line
+                )
+            self._by_asn[asn] = op
+        for inc in op.spf_includes:
+            other = self._spf.get(inc)
+            if other is not None:
+                raise DatasetError(
+                    f"SPF include {inc!r} is listed by both {other.id!r} and {op.id!r}",
+                    path=path,
+                    line=op.line,
+                )
+            self._spf[inc] = op
+        for org in (*op.org_names, self.entities[op.entity].name):
+            self._orgs.setdefault(normalize_org(org), op)
+
+    def _check_entities(self) -> None:
+        for ent in self.entities.values():
+            if ent.parent is not None and ent.parent not in self.entities:
+                raise DatasetError(
+                    f"entity {ent.id!r}: parent {ent.parent!r} is not a known entity",
+                    path=self.path,
+                    line=ent.line,
+                )
+            self.chain_of_entity(ent.id)  # raises on cycles
+
+    # -- ownership chains ------------------------------------------------------------------
+
+    def chain_of_entity(self, entity_id: str) -> tuple[Entity, ...]:
+        """The entity and its parents up to the ultimate parent (cycle-safe: raises on a cycle)."""
+        chain: list[Entity] = []
+        seen: set[str] = set()
+        current: str | None = entity_id
+        while current is not None:
+            if current in seen:
+                ids = " -> ".join([e.id for e in chain] + [current])
+                first = self.entities[entity_id]
+                raise DatasetError(f"ownership cycle: {ids}", path=self.path, line=first.line)
+            seen.add(current)
+            ent = self.entities.get(current)
+            if ent is None:
+                raise DatasetError(f"unknown entity {current!r}", path=self.path)
+            chain.append(ent)
+            current = ent.parent
+        return tuple(chain)
+
+    def chain(self, operator_id: str) -> tuple[Entity, ...]:
+        """The operator's own entity, then its parents; the last one is the ultimate parent."""
+        return self.chain_of_entity(self.operators[operator_id].entity)
+
+    def ultimate_parent(self, operator_id: str) -> Entity:
+        """The entity at the top of the operator's ownership chain."""
+        return self.chain(operator_id)[-1]
+
+    def jurisdiction(self, operator_id: str) -> str:
+        """Country of the operator's ultimate parent: the law that controls the operator."""
+        return self.ultimate_parent(operator_id).country
+
+    # -- look-ups --------------------------------------------------------------------------
+
+    def by_asn(self, asn: int) -> Operator | None:
+        """The operator that announces this ASN, if the registry lists it."""
+        return self._by_asn.get(asn)
+
+    def asns(self) -> dict[int, Operator]:
+        """Every ASN of the registry and its operator."""
+        return dict(self._by_asn)
+
+    def match_name(self, name: str, role: str) -> list[NameMatch]:
+        """Operators whose pattern for ``role`` (or ``any``) matches ``name``, best first."""
+        name = normalize_name(name)
+        # "*" asks for every role: a bare name looked up with no context.
+        roles = set(PATTERN_ROLES) if role == "*" else {role, "any"}
+        if role == "autodiscover":
+            roles.add("cname")
+        found: list[NameMatch] = []
+        for op in self.operators.values():
+            best: NamePattern | None = None
+            for pat in op.patterns:
+                if pat.role in roles and pat.regex.match(name):
+                    if best is None or pat.specificity > best.specificity:
+                        best = pat
+            if best is not None:
+                found.append(NameMatch(op, best))
+        found.sort(key=lambda m: (-m.pattern.specificity, m.operator.id))
+        return found
+
+    def match_spf_include(self, name: str) -> tuple[Operator, str] | None:
+        """The operator of an SPF include: the listed name itself or any name under it."""
+        name = normalize_name(name)
+        labels = name.split(".")
+        # Longest suffix first, so a specific entry beats a broader one.
+        for i in range(len(labels) - 1):
+            suffix = ".".join(labels[i:])
+            op = self._spf.get(suffix)
+            if op is not None:
+                return op, suffix
+        return None
+
+    def match_token(self, txt: str) -> Token | None:
+        """The verification token a TXT string starts with (case-insensitive), if any."""
+        low = txt.strip().lower()
+        for tok in self.tokens:
+            if low.startswith(tok.prefix.lower()):
+                return tok
+        return None
+
+    def match_org_name(self, name: str) -> Operator | None:
+        """The operator whose registered organization name (RDAP registrant, AS name) is ``name``.
+
+        Entity legal names count too: they map to the first operator of that entity.
+        """
+        key = normalize_org(name)
+        return self._orgs.get(key) if key else None
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _str(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str:
+    value = d.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise DatasetError(f"{what}: {key!r} must be a non-empty string", path=path, line=line)
+    return value.strip()
+
+
+def _opt_str(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str | None:
+    value = d.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DatasetError(f"{what}: {key!r} must be a string", path=path, line=line)
+    return value.strip() or None
+
+
+def _str_list(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> tuple[str, ...]:
+    value = d.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise DatasetError(f"{what}: {key!r} must be a list of strings", path=path, line=line)
+    return tuple(value)
+
+
+def _reviewed(d: Mapping[str, Any], path: str, line: int, what: str) -> str:
+    value = d.get("reviewed")
+    text = value.isoformat() if isinstance(value, date) else value
+    if not isinstance(text, str) or not _is_date(text):
+        raise DatasetError(f"{what}: 'reviewed' must be an ISO date", path=path, line=line)
+    return text
+
+
+def _parse_entity(d: Any, path: str) -> Entity:
+    line = getattr(d, "line", 0)
+    if not isinstance(d, dict):
+        raise DatasetError("each entity must be a mapping", path=path, line=line)
+    eid = _str(d, "id", path, line, "entity")
+    what = f"entity {eid!r}"
+    if not _ID.match(eid):
+        raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
+    country = _str(d, "country", path, line, what)
+    if not _COUNTRY.match(country):
+        raise DatasetError(
+            f"{what}: country {country!r} is not ISO 3166 (e.g. US, CA, CA-QC)",
+            path=path,
+            line=line,
+        )
+    ownership = _str(d, "ownership", path, line, what)
+    if ownership not in OWNERSHIPS:
+        raise DatasetError(
+            f"{what}: ownership must be one of {', '.join(OWNERSHIPS)}", path=path, line=line
+        )
+    return Entity(
+        id=eid,
+        name=_str(d, "name", path, line, what),
+        country=country,
+        ownership=ownership,
+        parent=_opt_str(d, "parent", path, line, what),
+        listed=_opt_str(d, "listed", path, line, what),
+        source=_str(d, "source", path, line, what),
+        reviewed=_reviewed(d, path, line, what),
+        unverified=bool(d.get("unverified", False)),
+        note=_opt_str(d, "note", path, line, what),
+        line=line,
+    )
+
+
+def _parse_patterns(d: Mapping[str, Any], path: str, line: int, what: str) -> list[NamePattern]:
+    raw = d.get("patterns") or {}
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{what}: 'patterns' must map a role to globs", path=path, line=line)
+    patterns: list[NamePattern] = []
+    for role, globs in raw.items():
+        if role not in PATTERN_ROLES:
+            raise DatasetError(
+                f"{what}: pattern role {role!r} is not one of {', '.join(PATTERN_ROLES)}",
+                path=path,
+                line=line,
+            )
+        if not isinstance(globs, list):
+            raise DatasetError(f"{what}: patterns.{role} must be a list", path=path, line=line)
+        for glob in globs:
+            if not isinstance(glob, str) or not _GLOB.match(glob) or glob.strip("*.") == "":
+                raise DatasetError(f"{what}: invalid name glob {glob!r}", path=path, line=line)
+            if "*" in glob.rstrip("*") and glob.count(".") < 2 and glob.startswith("*."):
+                # '*.com' style globs would claim a whole TLD.
+                raise DatasetError(f"{what}: glob {glob!r} is too broad", path=path, line=line)
+            patterns.append(NamePattern(role, glob, compile_glob(glob), len(glob.replace("*", ""))))
+    return patterns
+
+
+def _parse_operator(d: Any, path: str) -> Operator:
+    line = getattr(d, "line", 0)
+    if not isinstance(d, dict):
+        raise DatasetError("each operator must be a mapping", path=path, line=line)
+    oid = _str(d, "id", path, line, "operator")
+    what = f"operator {oid!r}"
+    if not _ID.match(oid):
+        raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
+    category = _str(d, "category", path, line, what)
+    if category not in CATEGORIES:
+        raise DatasetError(
+            f"{what}: category {category!r} is not one of {', '.join(CATEGORIES)}",
+            path=path,
+            line=line,
+        )
+    asns = d.get("asns") or []
+    if not isinstance(asns, list) or not all(
+        isinstance(a, int) and not isinstance(a, bool) and 0 < a < 2**32 for a in asns
+    ):
+        raise DatasetError(f"{what}: 'asns' must be a list of AS numbers", path=path, line=line)
+    spf = tuple(normalize_name(s) for s in _str_list(d, "spf_includes", path, line, what))
+    return Operator(
+        id=oid,
+        name=_str(d, "name", path, line, what),
+        category=category,
+        entity=_str(d, "parent", path, line, what),
+        asns=tuple(asns),
+        patterns=tuple(_parse_patterns(d, path, line, what)),
+        spf_includes=spf,
+        org_names=_str_list(d, "org_names", path, line, what),
+        source=_str(d, "source", path, line, what),
+        reviewed=_reviewed(d, path, line, what),
+        unverified=bool(d.get("unverified", False)),
+        note=_opt_str(d, "note", path, line, what),
+        line=line,
+    )
+
+
+def _parse_tokens(data: Any, path: str) -> list[Token]:
+    if data is None:
+        return []
+    items = data.get("tokens") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise DatasetError("top level must have a 'tokens' list", path=path, line=1)
+    tokens: list[Token] = []
+    seen: set[str] = set()
+    for item in items:
+        line = getattr(item, "line", 0)
+        if not isinstance(item, dict):
+            raise DatasetError("each token must be a mapping", path=path, line=line)
+        prefix = _str(item, "prefix", path, line, "token")
+        if prefix.lower() in seen:
+            raise DatasetError(f"duplicate token prefix {prefix!r}", path=path, line=line)
+        seen.add(prefix.lower())
+        tokens.append(
+            Token(
+                prefix=prefix,
+                operator=_str(item, "operator", path, line, f"token {prefix!r}"),
+                note=_opt_str(item, "note", path, line, f"token {prefix!r}"),
+            )
+        )
+    return tokens
+
+
+def parse_registry(
+    providers_text: str,
+    tokens_text: str | None = None,
+    *,
+    path: str = "providers.yaml",
+    tokens_path: str = "tokens.yaml",
+) -> Registry:
+    """Parse and validate the registry YAML (and the optional tokens YAML)."""
+    data = _load_yaml(providers_text, path)
+    if not isinstance(data, dict):
+        raise DatasetError("top level must be a mapping", path=path, line=1)
+    version = data.get("version")
+    if not isinstance(version, (str, int, float)) or str(version).strip() == "":
+        raise DatasetError("'version' is required", path=path, line=1)
+    reviewed = _reviewed(data, path, 1, "registry")
+    ents = data.get("entities") or []
+    ops = data.get("operators") or []
+    if not isinstance(ents, list) or not isinstance(ops, list):
+        raise DatasetError("'entities' and 'operators' must be lists", path=path, line=1)
+    entities = [_parse_entity(e, path) for e in ents]
+    operators = [_parse_operator(o, path) for o in ops]
+    tokens = (
+        _parse_tokens(_load_yaml(tokens_text, tokens_path), tokens_path)
+        if tokens_text is not None
+        else []
+    )
+    try:
+        return Registry(
+            version=str(version),
+            reviewed=reviewed,
+            operators=operators,
+            entities=entities,
+            tokens=tokens,
+            path=path,
+        )
+    except DatasetError as exc:
+        if exc.path == path and "token" in exc.message:
+            exc.path = tokens_path
+        raise
+
+
+def load_registry(providers: Path, tokens: Path | None = None) -> Registry:
+    """Load a registry from files (a custom or updated copy)."""
+    try:
+        ptext = providers.read_text(encoding="utf-8")
+        ttext = tokens.read_text(encoding="utf-8") if tokens is not None else None
+    except OSError as exc:
+        msg = f"cannot read the provider registry: {exc.strerror}"
+        raise DatasetError(msg, path=str(exc.filename or providers)) from exc
+    return parse_registry(
+        ptext, ttext, path=str(providers), tokens_path=str(tokens) if tokens else "tokens.yaml"
+    )
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The registry shipped with the package (loaded once per process)."""
+    data = resources.files("sovaudit.attribute") / "data"
+    return parse_registry(
+        (data / "providers.yaml").read_text(encoding="utf-8"),
+        (data / "tokens.yaml").read_text(encoding="utf-8"),
+        path="sovaudit/attribute/data/providers.yaml",
+        tokens_path="sovaudit/attribute/data/tokens.yaml",
+    )

@@ -1,0 +1,207 @@
+"""Compare a scan with an earlier one: findings new / unchanged / resolved, and what moved.
+
+Matching is by organization, service, host, layer and rule, so re-ordered records or changed
+addresses within the same operator never count as new exposure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sovaudit.errors import EvidenceError
+from sovaudit.models import Endpoint, Finding, Scan, Severity, Status
+
+FindingKey = tuple[str, str, str, str, str]
+EndpointKey = tuple[str, str, str, str]
+
+MAX_EVIDENCE_BYTES = 512 * 1024 * 1024
+
+
+def load_scan(path: Path) -> Scan:
+    """Read an evidence file written by ``sovaudit scan --format json`` (EvidenceError if not)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise EvidenceError("no such file", path=str(path)) from None
+    except OSError as exc:
+        raise EvidenceError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if len(raw) > MAX_EVIDENCE_BYTES:
+        raise EvidenceError("evidence file larger than 512 MiB", path=str(path))
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise EvidenceError(
+            f"not a JSON evidence file ({exc})", path=str(path), line=line
+        ) from None
+    if not isinstance(data, dict) or data.get("schema_version") != "1":
+        raise EvidenceError(
+            "not a sovaudit evidence file (schema_version 1 expected)", path=str(path)
+        )
+    try:
+        return Scan.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EvidenceError(f"malformed evidence file: {exc!r}", path=str(path)) from None
+
+
+def finding_key(endpoint: Endpoint, finding: Finding) -> FindingKey:
+    return (*endpoint.key, finding.rule_id)
+
+
+def live(finding: Finding, threshold: Severity) -> bool:
+    """A finding that counts for an exit code: not accepted, at or above the threshold."""
+    return not finding.accepted and finding.severity.rank >= threshold.rank
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedFinding:
+    organization: str
+    service: str
+    host: str
+    layer: str
+    rule_id: str
+    severity: str
+    title: str
+
+
+def mark_against(scan: Scan, baseline: Scan) -> tuple[Scan, list[ResolvedFinding]]:
+    """Mark every finding of ``scan`` new or unchanged; list the baseline's resolved ones."""
+    old: dict[FindingKey, tuple[Endpoint, Finding]] = {
+        finding_key(e, f): (e, f) for e in baseline.endpoints for f in e.findings
+    }
+    seen: set[FindingKey] = set()
+    endpoints = []
+    for e in scan.endpoints:
+        marked = []
+        for f in e.findings:
+            key = finding_key(e, f)
+            seen.add(key)
+            marked.append(replace(f, status="unchanged" if key in old else "new"))
+        endpoints.append(replace(e, findings=tuple(marked)))
+    # An endpoint that could not be resolved this time keeps its old findings unresolved:
+    # "we could not see it" is not "it was fixed".
+    unknown_now = {e.key for e in scan.endpoints if e.status is Status.UNKNOWN}
+    resolved = [
+        ResolvedFinding(*key[:4], key[4], f.severity.value, f.title)
+        for key, (_e, f) in sorted(old.items())
+        if key not in seen and key[:4] not in unknown_now
+    ]
+    return replace(scan, endpoints=tuple(endpoints)), resolved
+
+
+def control_summary(endpoint: Endpoint) -> str:
+    """Who controls an endpoint, e.g. 'Microsoft Corporation (US)', from its attributions."""
+    parts: list[str] = []
+    for a in endpoint.attributions:
+        if a.status is not Status.OK:
+            continue
+        who = a.ultimate_parent or a.operator_name or a.operator or "?"
+        label = f"{who} ({a.jurisdiction or '?'})"
+        if label not in parts:
+            parts.append(label)
+    if not parts:
+        return "unknown" if endpoint.status is not Status.SKIPPED else "nothing (skipped)"
+    return ", ".join(sorted(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One endpoint whose controllers changed between two scans."""
+
+    organization: str
+    service: str
+    host: str
+    layer: str
+    before: str
+    after: str
+
+    def sentence(self) -> str:
+        return f"{self.layer} for {self.host} moved from {self.before} to {self.after}"
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    moves: tuple[Move, ...]
+    new: tuple[tuple[EndpointKey, Finding], ...]
+    resolved: tuple[ResolvedFinding, ...]
+    added_endpoints: tuple[EndpointKey, ...]
+    removed_endpoints: tuple[EndpointKey, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "moves": [_move_dict(m) for m in self.moves],
+            "new_findings": [
+                {
+                    "organization": k[0],
+                    "service": k[1],
+                    "host": k[2],
+                    "layer": k[3],
+                    "rule_id": f.rule_id,
+                    "severity": f.severity.value,
+                    "title": f.title,
+                    "accepted": f.accepted,
+                }
+                for k, f in self.new
+            ],
+            "resolved_findings": [_resolved_dict(r) for r in self.resolved],
+            "added_endpoints": [list(k) for k in self.added_endpoints],
+            "removed_endpoints": [list(k) for k in self.removed_endpoints],
+        }
+
+
+def _move_dict(m: Move) -> dict[str, str]:
+    return {
+        "organization": m.organization,
+        "service": m.service,
+        "host": m.host,
+        "layer": m.layer,
+        "before": m.before,
+        "after": m.after,
+        "summary": m.sentence(),
+    }
+
+
+def _resolved_dict(r: ResolvedFinding) -> dict[str, str]:
+    return {
+        "organization": r.organization,
+        "service": r.service,
+        "host": r.host,
+        "layer": r.layer,
+        "rule_id": r.rule_id,
+        "severity": r.severity,
+        "title": r.title,
+    }
+
+
+def diff(old: Scan, new: Scan) -> Diff:
+    """What changed between two evidence files, deterministically ordered."""
+    old_eps = {e.key: e for e in old.endpoints}
+    new_eps = {e.key: e for e in new.endpoints}
+    moves = []
+    for key in sorted(old_eps.keys() & new_eps.keys()):
+        before, after = control_summary(old_eps[key]), control_summary(new_eps[key])
+        if before != after and "unknown" not in (before, after):
+            moves.append(Move(*key, before=before, after=after))
+    marked, resolved = mark_against(new, old)
+    new_findings = [
+        (e.key, f)
+        for e in sorted(marked.endpoints, key=lambda x: x.key)
+        for f in sorted(e.findings, key=lambda x: (-x.severity.rank, x.rule_id))
+        if f.status == "new"
+    ]
+    return Diff(
+        moves=tuple(moves),
+        new=tuple(new_findings),
+        resolved=tuple(resolved),
+        added_endpoints=tuple(sorted(new_eps.keys() - old_eps.keys())),
+        removed_endpoints=tuple(sorted(old_eps.keys() - new_eps.keys())),
+    )
+
+
+def worst(findings: Iterable[Finding]) -> Severity | None:
+    ranked = [f.severity for f in findings if not f.accepted]
+    return max(ranked, key=lambda s: s.rank) if ranked else None

@@ -1,0 +1,39 @@
+"""Console helpers shared by the command modules: error printing and terminal-safe text."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+# Control characters (C0, DEL, C1) and escape sequences from DNS or whois text must never reach
+# the terminal: they could rewrite the screen or a CI log.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False)
+
+
+def clean(text: object) -> str:
+    """Replace control characters (terminal escape sequences) in untrusted text."""
+    return _CONTROL.sub("\ufffd", str(text))
+
+
+def safe(text: object) -> str:
+    """Strip control characters and escape Rich markup in untrusted text before printing it."""
+    return escape(clean(text))
+
+
+def error(message: str) -> None:
+    """Print one error line on stderr (no markup interpretation)."""
+    err_console.print(f"[bold red]error:[/] {safe(message)}")
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {safe(message)}")
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

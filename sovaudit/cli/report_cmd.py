@@ -1,0 +1,80 @@
+"""``sovaudit report``: re-render a saved evidence file offline, in any format and language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sovaudit.cli.app import app
+from sovaudit.cli.common import err_console, safe
+from sovaudit.errors import EvidenceError, UserError
+
+
+def scan_time(generated_at: str, evidence: Path) -> datetime:
+    """The scan's own timestamp, used as the report's ``now`` so re-rendering is identical."""
+    try:
+        when = datetime.fromisoformat(generated_at)
+    except ValueError:
+        raise EvidenceError(
+            f"generated_at is not an ISO 8601 timestamp: {generated_at!r}", path=str(evidence)
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@app.command()
+def report(
+    evidence: Annotated[
+        Path, typer.Argument(help="Evidence file written by 'sovaudit scan' (JSON).")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Report file (format from its extension) or directory."
+        ),
+    ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format", "-f", help="md, html, json, csv or sarif; repeat for several (with -o DIR)."
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
+    ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(help="Inventory file SARIF points at for endpoints with no source line."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not list the files written.")
+    ] = False,
+) -> None:
+    """Render EVIDENCE again, offline: same evidence and language give the same bytes as 'scan'.
+
+    Example: sovaudit report out/report.json -o out/report.fr.html --lang fr
+    """
+    from sovaudit.cli.scan_cmd import output_plan, write_outputs
+    from sovaudit.i18n import LANGS, detect_lang
+    from sovaudit.report.jsonout import read_evidence
+
+    if lang is not None and lang not in LANGS:
+        raise UserError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")
+    language = lang or detect_lang()
+    formats_, out = output_plan(output, formats)
+    if out is not None and out.resolve() == evidence.resolve():
+        raise UserError("refusing to overwrite the evidence file itself", path=str(out))
+    scan = read_evidence(evidence)
+    written = write_outputs(
+        scan,
+        formats_,
+        out,
+        lang=language,
+        now=scan_time(scan.generated_at, evidence),
+        inventory_path=inventory,
+    )
+    if not quiet:
+        for path in written:
+            err_console.print(f"wrote {safe(path)}")

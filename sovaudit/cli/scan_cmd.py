@@ -1,0 +1,297 @@
+"""``sovaudit scan``: the main job."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sovaudit.cli.app import app
+from sovaudit.cli.common import err_console, error, is_tty, safe, warn
+from sovaudit.collect.dns import ResolverAddress, system_resolvers
+from sovaudit.errors import UserError
+from sovaudit.history import append as append_history
+from sovaudit.inventory import load_inventory
+from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
+from sovaudit.pipeline import ScanInterrupted, ScanOptions, check_resolvers, load_ruleset
+from sovaudit.pipeline import scan as run_scan
+
+
+def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
+    """The resolvers the user chose, else the system's."""
+    if specs:
+        return tuple(ResolverAddress.parse(s) for s in specs)
+    return tuple(system_resolvers())
+
+
+def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[str], Path | None]:
+    """Which formats to write where: a file (format from its extension), a directory, or stdout."""
+    from sovaudit.report import FORMATS, format_from_path
+
+    chosen = list(dict.fromkeys(formats or []))
+    for name in chosen:
+        if name not in FORMATS:
+            raise UserError(f"unknown format {name!r} (valid: {', '.join(FORMATS)})")
+    if output is None:
+        if len(chosen) > 1:
+            raise UserError("several --format values need -o DIR")
+        return chosen or ["md"], None
+    # A path with no extension that is not an existing file is taken as a directory.
+    is_dir = output.is_dir() or (not output.suffix and not output.exists())
+    if is_dir or len(chosen) > 1:
+        return chosen or ["json", "md"], output
+    if not chosen:
+        fmt = format_from_path(output)
+        if fmt is None:
+            raise UserError(
+                f"cannot tell the format of {output} from its extension; "
+                f"use --format ({', '.join(FORMATS)}) or a .md/.html/.json/.csv/.sarif name"
+            )
+        chosen = [fmt]
+    return chosen, output
+
+
+def write_outputs(
+    scan: Scan,
+    formats: list[str],
+    output: Path | None,
+    *,
+    lang: str,
+    now: datetime,
+    inventory_path: Path | None,
+) -> list[Path]:
+    """Write the reports; with no ``-o``, the single format goes to stdout."""
+    from sovaudit.report import render, write_reports
+
+    if output is None:
+        sys.stdout.write(render(scan, formats[0], lang=lang, now=now))
+        sys.stdout.flush()
+        return []
+    return write_reports(scan, formats, output, lang=lang, now=now, inventory_path=inventory_path)
+
+
+def summary_line(scan: Scan) -> str:
+    counts = dict.fromkeys(Status, 0)
+    for e in scan.endpoints:
+        counts[e.status] += 1
+    return (
+        f"{len(scan.endpoints)} endpoints: {counts[Status.OK]} ok, "
+        f"{counts[Status.UNKNOWN]} unknown, {counts[Status.SKIPPED]} skipped"
+    )
+
+
+@app.command()
+def scan(
+    inventory: Annotated[
+        str, typer.Argument(help="Inventory file (YAML, or one domain per line); '-' for stdin.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Report file (format from its extension) or directory."
+        ),
+    ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format", "-f", help="md, html, json, csv or sarif; repeat for several (with -o DIR)."
+        ),
+    ] = None,
+    resolver: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resolver",
+            "-r",
+            help="Resolver IP[:PORT] (IPv6 as [::1]:5353); repeatable. Default: the system's.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for one answer.", min=0.05, max=60)
+    ] = 2.0,
+    retries: Annotated[int, typer.Option(help="Retries after a timeout.", min=0, max=10)] = 2,
+    concurrency: Annotated[
+        int, typer.Option(help="Queries in flight at once.", min=1, max=10_000)
+    ] = 256,
+    lang: Annotated[
+        str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Extra rule pack (YAML file or directory); repeatable."),
+    ] = None,
+    no_default_rules: Annotated[
+        bool, typer.Option("--no-default-rules", help="Use only the packs given with --rules.")
+    ] = False,
+    skip_rule: Annotated[
+        list[str] | None, typer.Option("--skip-rule", help="Rule id to skip; repeatable.")
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 when a finding is at or above this severity (default: never)."),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Earlier evidence file: mark findings new, unchanged or resolved."),
+    ] = None,
+    fail_on_new: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 when a NEW finding (vs --baseline) is at or above this."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 3 when any endpoint is unknown.")
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Partial evidence file of an interrupted scan: reuse what is done."),
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="SQLite file: append this scan's counts to it.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+) -> None:
+    """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
+
+    Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
+    """
+    from sovaudit.baseline import ResolvedFinding, load_scan, mark_against
+    from sovaudit.cli.ci_cmd import parse_severity
+    from sovaudit.i18n import detect_lang
+
+    language = _check_lang(lang) if lang else detect_lang()
+    formats_, out = output_plan(output, formats)
+    threshold = parse_severity(fail_on, "--fail-on")
+    new_threshold = parse_severity(fail_on_new, "--fail-on-new")
+    if new_threshold is not None and baseline is None:
+        raise UserError("--fail-on-new needs --baseline")
+    inv = load_inventory(inventory)
+    base = load_scan(baseline) if baseline is not None else None
+    previous = load_scan(resume) if resume is not None else None
+    options = ScanOptions(
+        resolvers=parse_resolvers(resolver),
+        timeout=timeout,
+        retries=retries,
+        concurrency=concurrency,
+        lang=language,
+        rule_paths=tuple(rules or ()),
+        default_rules=not no_default_rules,
+        skip_rules=tuple(skip_rule or ()),
+    )
+    load_ruleset(options)  # a broken rule pack is a usage error before any query
+    alive = check_resolvers(options)
+    if len(alive) < len(options.resolvers):
+        dropped = [str(r) for r in options.resolvers if r not in alive]
+        warn(f"resolver(s) not answering, not used: {', '.join(dropped)}")
+        options = replace(options, resolvers=alive)
+    now = datetime.now(UTC)
+    interrupted = False
+    with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
+        try:
+            result = run_scan(inv, options, now=now, on_done=advance, resume=previous)
+        except ScanInterrupted as exc:
+            result, interrupted = exc.partial, True
+    resolved: list[ResolvedFinding] = []
+    if base is not None:
+        result, resolved = mark_against(result, base)
+        result = replace(
+            result,
+            options={
+                **result.options,
+                "baseline": {
+                    "file": str(baseline),
+                    "generated_at": base.generated_at,
+                    "resolved": [to_jsonable(r) for r in resolved],
+                },
+            },
+        )
+    written = write_outputs(
+        result,
+        formats_ if not interrupted or out is not None else ["json"],
+        out if not interrupted or out is not None else Path("sovaudit-partial.json"),
+        lang=language,
+        now=now,
+        inventory_path=Path(inventory) if inventory != "-" else None,
+    )
+    if history is not None and not interrupted:
+        append_history(history, result)
+    if not quiet:
+        err_console.print(safe(summary_line(result)))
+        if base is not None:
+            new = sum(1 for e in result.endpoints for f in e.findings if f.status == "new")
+            err_console.print(f"against the baseline: {new} new, {len(resolved)} resolved")
+        for path in written:
+            err_console.print(f"wrote {safe(path)}")
+    if interrupted:
+        error("interrupted: partial evidence written; continue with --resume")
+        raise typer.Exit(130)
+    raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
+
+
+def exit_code(
+    result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
+) -> int:
+    """0 clean or below threshold; 3 unknown endpoints under --strict; 1 findings at threshold."""
+    from sovaudit.baseline import live
+
+    if strict and any(e.status is Status.UNKNOWN for e in result.endpoints):
+        return 3
+    findings = [f for e in result.endpoints for f in e.findings]
+    if threshold is not None and any(live(f, threshold) for f in findings):
+        return 1
+    if new_threshold is not None and any(
+        f.status == "new" and live(f, new_threshold) for f in findings
+    ):
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | None]:
+    if quiet or not is_tty():
+        yield None
+        return
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("resolving", total=total)
+
+        def advance(_e: Endpoint) -> None:
+            progress.advance(task)
+
+        yield advance
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, a container stopped) ends the scan like Ctrl-C."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in ("fr", "en"):
+        raise UserError(f"unknown language {lang!r} (valid: fr, en)")
+    return lang

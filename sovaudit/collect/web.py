@@ -1,0 +1,934 @@
+"""Web probe (opt-in, ``--probe web``): one bounded HTTPS GET of a service's landing page.
+
+What it observes, without a browser and without executing anything:
+
+- the redirect chain (every hop, loops detected, a sign-in host ends the chain unfetched);
+- response headers and cookie names that reveal a CDN, a WAF or a host (``web_signals.yaml``);
+- the TLS certificate (issuer organization and country, names, expiry, chain when the TLS
+  library exposes it), kept even when verification fails, since an audit wants to see it;
+- identity providers (sign-in hosts on other sites, in redirects, forms, frames, meta refresh);
+- third-party hosts the page makes a browser contact (:mod:`sovaudit.collect.htmlrefs`).
+
+Everything is bounded: one total time budget (``asyncio.timeout``: a server trickling one byte a
+second cannot hold the scan), the body size, the number of redirects. Every failure ends in a
+:class:`WebObservation` with ``error`` set, never an exception: one hostile site must not stop a
+scan of hundreds (pip-audit's "skipped with a reason" model).
+
+Name resolution: with ``resolve`` (name -> address) the probe connects only to pinned addresses
+and refuses other names, so the scan's own resolver stays the only one used (and tests never
+touch DNS). Without it, the system resolver is used: the caller chooses.
+
+``parse_*``/``match_*`` functions are pure; ``probe_web`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import certifi
+import httpcore
+import httpx
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID, NameOID
+
+from sovaudit import __version__
+from sovaudit.attribute.registry import compile_glob, normalize_name
+from sovaudit.collect.htmlrefs import (
+    PageRef,
+    ThirdParty,
+    extract_refs,
+    is_same_site,
+    site_of,
+    third_parties,
+    url_host,
+)
+from sovaudit.errors import DatasetError
+from sovaudit.models import to_jsonable
+
+__all__ = [
+    "USER_AGENT",
+    "TlsObservation",
+    "ThirdParty",
+    "WebObservation",
+    "WebSignal",
+    "WebSignals",
+    "default_web_signals",
+    "load_web_signals",
+    "match_ca",
+    "match_headers",
+    "match_identity_provider",
+    "observation_from_details",
+    "observation_to_details",
+    "parse_certificate",
+    "probe_web",
+]
+
+USER_AGENT = f"sovaudit/{__version__} (+https://github.com/sovaudit/sovaudit)"
+
+# Evidence caps: a hostile server must not bloat every report.
+MAX_HEADER_VALUE = 256
+MAX_HEADERS = 50
+MAX_SANS = 100
+MAX_CHAIN = 10
+MAX_ERROR = 300
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Kinds of page references through which a page hands the user to a sign-in host.
+_IDP_REF_KINDS = frozenset({"form", "frame", "refresh"})
+
+
+# --------------------------------------------------------------------------- data model
+
+
+@dataclass(frozen=True, slots=True)
+class TlsObservation:
+    """The certificate the probed host presented."""
+
+    version: str | None  # negotiated protocol, e.g. "TLSv1.3"
+    verified: bool  # False when the chain or the name did not verify (cert still recorded)
+    subject: str  # RFC 4514
+    issuer: str  # RFC 4514
+    issuer_organization: str | None
+    issuer_country: str | None  # the issuer's C= as written in the certificate
+    subject_alt_names: tuple[str, ...]  # DNS names and IP addresses, capped
+    not_before: str  # ISO 8601, UTC
+    not_after: str
+    serial: str  # hex
+    chain_subjects: tuple[str, ...] = ()  # leaf first, as sent by the server (when available)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSignal:
+    """One attribution hint the probe saw, with what it saw."""
+
+    kind: str  # cdn | host | waf | platform | identity-provider | ca
+    provider: str  # display name, e.g. "Cloudflare"
+    operator: str | None  # providers.yaml operator id, when the registry knows the company
+    evidence: str  # e.g. "CF-Ray header", "redirect to login.microsoftonline.com"
+    country: str | None = None  # only for kind "ca": the CA's (ultimate parent's) country
+
+
+@dataclass(frozen=True, slots=True)
+class WebObservation:
+    """What one probe of one host saw. ``error`` says why it is incomplete, if it is."""
+
+    url: str
+    final_url: str | None  # URL of the last response received
+    status: int | None  # status of that response
+    redirects: tuple[str, ...]  # every Location target, in order (followed or not)
+    headers: tuple[tuple[str, str], ...]  # revealing headers only, lower-case names, capped
+    cdn_signals: tuple[str, ...]  # e.g. "Cloudflare (CF-Ray header)"
+    tls: TlsObservation | None
+    identity_providers: tuple[str, ...]  # sign-in hosts on other sites
+    third_parties: tuple[ThirdParty, ...]
+    error: str | None
+    signals: tuple[WebSignal, ...] = ()  # structured form of cdn_signals, IdPs and the CA
+    content_type: str | None = None
+    truncated: bool = False  # the body exceeded max_bytes; only its beginning was parsed
+    elapsed: float | None = None  # seconds
+
+
+# --------------------------------------------------------------------------- signal data
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderRule:
+    header: str  # lower-case; a trailing "*" makes it a prefix
+    provider: str
+    operator: str | None
+    kind: str
+    contains: str | None = None
+    prefix: str | None = None
+
+    def matches(self, name: str, value: str) -> bool:
+        if self.header.endswith("*"):
+            if not name.startswith(self.header[:-1]):
+                return False
+        elif name != self.header:
+            return False
+        low = value.lower()
+        if self.contains is not None and self.contains not in low:
+            return False
+        return self.prefix is None or low.startswith(self.prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class CookieRule:
+    prefix: str
+    provider: str
+    operator: str | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityProviderRule:
+    host: str  # glob, see sovaudit.attribute.registry
+    provider: str
+    operator: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaRule:
+    match: str  # lower-case substring of the issuer organization
+    name: str
+    country: str
+    parent_country: str | None
+    operator: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSignals:
+    """The contents of ``web_signals.yaml``."""
+
+    version: str
+    headers: tuple[HeaderRule, ...]
+    cookies: tuple[CookieRule, ...]
+    keep: frozenset[str]
+    identity_providers: tuple[IdentityProviderRule, ...]
+    cas: tuple[CaRule, ...]
+    _idp_globs: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+
+def _req(d: Any, key: str, path: str, what: str) -> str:
+    if not isinstance(d, dict) or not isinstance(d.get(key), str) or not d[key]:
+        raise DatasetError(f"{what}: missing or empty {key!r} in {d!r}", path=path)
+    return str(d[key])
+
+
+def _opt(d: dict[str, Any], key: str) -> str | None:
+    value = d.get(key)
+    return str(value) if value is not None else None
+
+
+def parse_web_signals(data: Any, path: str) -> WebSignals:
+    """Validate the YAML document of ``web_signals.yaml`` (pure)."""
+    if not isinstance(data, dict):
+        raise DatasetError("expected a mapping at the top level", path=path)
+    headers = tuple(
+        HeaderRule(
+            header=_req(d, "header", path, "headers").lower(),
+            provider=_req(d, "provider", path, "headers"),
+            operator=_opt(d, "operator"),
+            kind=_req(d, "kind", path, "headers"),
+            contains=(_opt(d, "contains") or "").lower() or None,
+            prefix=(_opt(d, "prefix") or "").lower() or None,
+        )
+        for d in data.get("headers") or ()
+    )
+    cookies = tuple(
+        CookieRule(
+            prefix=_req(d, "prefix", path, "cookies"),
+            provider=_req(d, "provider", path, "cookies"),
+            operator=_opt(d, "operator"),
+            kind=_req(d, "kind", path, "cookies"),
+        )
+        for d in data.get("cookies") or ()
+    )
+    idps = tuple(
+        IdentityProviderRule(
+            host=normalize_name(_req(d, "host", path, "identity_providers")),
+            provider=_req(d, "provider", path, "identity_providers"),
+            operator=_opt(d, "operator"),
+        )
+        for d in data.get("identity_providers") or ()
+    )
+    cas = tuple(
+        CaRule(
+            match=_req(d, "match", path, "cas").lower(),
+            name=_req(d, "name", path, "cas"),
+            country=_req(d, "country", path, "cas"),
+            parent_country=_opt(d, "parent_country"),
+            operator=_opt(d, "operator"),
+        )
+        for d in data.get("cas") or ()
+    )
+    keep = frozenset(str(h).lower() for h in data.get("keep") or ())
+    return WebSignals(
+        version=str(data.get("version", "")),
+        headers=headers,
+        cookies=cookies,
+        keep=keep,
+        identity_providers=idps,
+        cas=cas,
+        _idp_globs=tuple(compile_glob(r.host) for r in idps),
+    )
+
+
+def load_web_signals(path: Path) -> WebSignals:
+    """Load and validate a web signals file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise DatasetError(f"cannot read web signals: {exc}", path=str(path)) from exc
+    return parse_web_signals(data, str(path))
+
+
+@functools.cache
+def default_web_signals() -> WebSignals:
+    """The signals shipped in ``sovaudit/attribute/data/web_signals.yaml``."""
+    ref = resources.files("sovaudit.attribute") / "data" / "web_signals.yaml"
+    return parse_web_signals(yaml.safe_load(ref.read_text(encoding="utf-8")), str(ref))
+
+
+# --------------------------------------------------------------------------- pure matching
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def match_headers(
+    headers: Iterable[tuple[str, str]], signals: WebSignals
+) -> tuple[tuple[tuple[str, str], ...], tuple[WebSignal, ...]]:
+    """Keep the revealing headers (capped) and return the signals they carry.
+
+    Cookie values are never kept (they can identify a visitor): only matching cookie names.
+    """
+    kept: list[tuple[str, str]] = []
+    found: list[WebSignal] = []
+    seen_pairs: set[tuple[str, str]] = set()
+    seen_signals: set[tuple[str, str]] = set()
+
+    def keep(name: str, value: str) -> None:
+        pair = (name, _cap(value, MAX_HEADER_VALUE))
+        if pair not in seen_pairs and len(kept) < MAX_HEADERS:
+            seen_pairs.add(pair)
+            kept.append(pair)
+
+    def signal(kind: str, provider: str, operator: str | None, evidence: str) -> None:
+        if (provider, evidence) not in seen_signals:
+            seen_signals.add((provider, evidence))
+            found.append(WebSignal(kind, provider, operator, evidence))
+
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name == "set-cookie":
+            cookie = value.split("=", 1)[0].strip()
+            for c in signals.cookies:
+                if cookie.startswith(c.prefix):
+                    keep(name, cookie)
+                    signal(c.kind, c.provider, c.operator, f"{cookie} cookie")
+                    break
+            continue
+        matched = False
+        for h in signals.headers:
+            if h.matches(name, value):
+                matched = True
+                signal(h.kind, h.provider, h.operator, f"{_display_header(name)} header")
+        if matched or name in signals.keep:
+            keep(name, value)
+    return tuple(kept), tuple(found)
+
+
+def _display_header(name: str) -> str:
+    special = {"cf-ray": "CF-Ray", "x-amz-cf-id": "X-Amz-Cf-Id", "x-amz-cf-pop": "X-Amz-Cf-Pop"}
+    return special.get(name, "-".join(p.capitalize() for p in name.split("-")))
+
+
+def match_identity_provider(host: str, signals: WebSignals) -> IdentityProviderRule | None:
+    """The identity provider a host belongs to, if it is a known sign-in host."""
+    name = normalize_name(host)
+    for rule, glob in zip(signals.identity_providers, signals._idp_globs, strict=True):
+        if glob.match(name):
+            return rule
+    return None
+
+
+def match_ca(issuer_organization: str | None, signals: WebSignals) -> CaRule | None:
+    """The certification authority behind an issuer organization, if it is known."""
+    if not issuer_organization:
+        return None
+    low = issuer_organization.lower()
+    for rule in signals.cas:
+        if rule.match in low:
+            return rule
+    return None
+
+
+def _name_attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    attrs = name.get_attributes_for_oid(oid)
+    if not attrs:
+        return None
+    value = attrs[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def parse_certificate(
+    der: bytes,
+    *,
+    verified: bool,
+    version: str | None = None,
+    chain_der: Sequence[bytes] = (),
+) -> TlsObservation:
+    """Describe a DER certificate (and the chain the server sent, leaf first). Pure."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        san = ext.value
+        assert isinstance(san, x509.SubjectAlternativeName)
+        names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+        names += [str(a) for a in san.get_values_for_type(x509.IPAddress)]
+    except (x509.ExtensionNotFound, ValueError):
+        names = []
+    chain: list[str] = []
+    for item in list(chain_der)[:MAX_CHAIN]:
+        try:
+            chain.append(x509.load_der_x509_certificate(item).subject.rfc4514_string())
+        except ValueError:
+            chain.append("(unparsable certificate)")
+    return TlsObservation(
+        version=version,
+        verified=verified,
+        subject=_cap(cert.subject.rfc4514_string(), 512),
+        issuer=_cap(cert.issuer.rfc4514_string(), 512),
+        issuer_organization=_name_attr(cert.issuer, NameOID.ORGANIZATION_NAME),
+        issuer_country=_name_attr(cert.issuer, NameOID.COUNTRY_NAME),
+        subject_alt_names=tuple(_cap(n, 255) for n in names[:MAX_SANS]),
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        serial=format(cert.serial_number, "x"),
+        chain_subjects=tuple(chain),
+    )
+
+
+def ca_signal(tls: TlsObservation, signals: WebSignals) -> WebSignal | None:
+    """The CA of a certificate as a signal, with the country that controls it."""
+    rule = match_ca(tls.issuer_organization, signals)
+    if rule is None:
+        return None
+    return WebSignal(
+        kind="ca",
+        provider=rule.name,
+        operator=rule.operator,
+        evidence=f"certificate issued by {tls.issuer_organization}",
+        country=rule.parent_country or rule.country,
+    )
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def observation_to_details(obs: WebObservation) -> dict[str, Any]:
+    """JSON-ready form of an observation, for ``endpoint.details["web"]``."""
+    data: dict[str, Any] = to_jsonable(obs)
+    return data
+
+
+def observation_from_details(d: Mapping[str, Any]) -> WebObservation:
+    """Rebuild an observation from :func:`observation_to_details` output (evidence files)."""
+    tls = d.get("tls")
+    return WebObservation(
+        url=d["url"],
+        final_url=d.get("final_url"),
+        status=d.get("status"),
+        redirects=tuple(d.get("redirects") or ()),
+        headers=tuple((str(h[0]), str(h[1])) for h in d.get("headers") or ()),
+        cdn_signals=tuple(d.get("cdn_signals") or ()),
+        tls=None
+        if not tls
+        else TlsObservation(
+            **{
+                **tls,
+                "subject_alt_names": tuple(tls.get("subject_alt_names") or ()),
+                "chain_subjects": tuple(tls.get("chain_subjects") or ()),
+            }
+        ),
+        identity_providers=tuple(d.get("identity_providers") or ()),
+        third_parties=tuple(
+            ThirdParty(t["host"], tuple(t["kinds"]), t["first_url"])
+            for t in d.get("third_parties") or ()
+        ),
+        error=d.get("error"),
+        signals=tuple(WebSignal(**s) for s in d.get("signals") or ()),
+        content_type=d.get("content_type"),
+        truncated=bool(d.get("truncated", False)),
+        elapsed=d.get("elapsed"),
+    )
+
+
+# --------------------------------------------------------------------------- transport
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects pinned names to their given address; with a map, refuses every other name."""
+
+    def __init__(self, resolve: Mapping[str, str] | None) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._resolve = (
+            None if resolve is None else {normalize_name(k): v for k, v in resolve.items()}
+        )
+
+    def target(self, host: str) -> str:
+        if self._resolve is None or _is_ip(host):
+            return host
+        address = self._resolve.get(normalize_name(host))
+        if address is None:
+            raise httpcore.ConnectError(
+                f"{host}: not in the resolve map (the probe connects to pinned addresses only)"
+            )
+        return address
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_tcp(
+            self.target(host), port, timeout, local_address, socket_options
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used by the web probe")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _ByteStream(httpx.AsyncByteStream):
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _PinnedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool with a pinning network backend.
+
+    httpx's own transport does not accept a network backend; this is the documented httpcore
+    extension point, and it keeps SNI and the Host header on the real name.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext, resolve: Mapping[str, str] | None) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            http1=True,
+            http2=False,
+            retries=0,
+            max_connections=4,
+            network_backend=_PinnedBackend(resolve),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        req = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        resp = await self._pool.handle_async_request(req)
+        return httpx.Response(
+            status_code=resp.status,
+            headers=resp.headers,
+            stream=_ByteStream(resp.stream),
+            extensions=resp.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _ssl_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify:
+        return ssl.create_default_context(cafile=certifi.where())
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+@dataclass(slots=True)
+class _Probe:
+    """Mutable state of one probe, so a timeout still reports what was seen before it."""
+
+    url: str
+    final_url: str | None = None
+    status: int | None = None
+    redirects: list[str] = field(default_factory=list)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
+    tls: TlsObservation | None = None
+    refs: list[PageRef] = field(default_factory=list)
+    idp_hosts: list[tuple[str, str]] = field(default_factory=list)  # (host, how seen)
+    content_type: str | None = None
+    truncated: bool = False
+    error: str | None = None
+
+
+def _tls_from_stream(response: httpx.Response) -> TlsObservation | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if not isinstance(ssl_object, ssl.SSLObject):
+        return None
+    return _tls_from_ssl_object(ssl_object, verified=ssl_object.context.verify_mode != 0)
+
+
+def _tls_from_ssl_object(ssl_object: ssl.SSLObject, *, verified: bool) -> TlsObservation | None:
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return None
+    chain: list[bytes] = []
+    # Public in Python 3.13 (get_unverified_chain); private on the _sslobj before that.
+    getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None
+    )
+    if getter is not None:
+        try:
+            for item in getter() or ():
+                if isinstance(item, bytes):
+                    chain.append(item)
+                else:
+                    pem = item.public_bytes()
+                    chain.append(ssl.PEM_cert_to_DER_cert(pem))
+        except (ValueError, ssl.SSLError, AttributeError, TypeError):
+            chain = []
+    try:
+        return parse_certificate(
+            der, verified=verified, version=ssl_object.version(), chain_der=chain
+        )
+    except ValueError:
+        return None
+
+
+async def _grab_certificate(host: str, port: int, backend: _PinnedBackend) -> TlsObservation | None:
+    """Handshake without verification to record a certificate that failed verification."""
+    ctx = _ssl_context(False)
+    try:
+        address = backend.target(host)
+        _reader, writer = await asyncio.open_connection(
+            address, port, ssl=ctx, server_hostname=None if _is_ip(host) else host
+        )
+    except (OSError, ssl.SSLError, httpcore.ConnectError):
+        return None
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        if isinstance(ssl_object, ssl.SSLObject):
+            return _tls_from_ssl_object(ssl_object, verified=False)
+        return None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason from an exception and its causes (TLS errors hide in the cause)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 3:
+        seen.add(id(current))
+        text = str(current).strip() or type(current).__name__
+        if text not in parts:
+            parts.append(text)
+        current = current.__cause__ or current.__context__
+    return _cap(": ".join(parts), MAX_ERROR)
+
+
+def _is_cert_error(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return False
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _start_url(host: str, port: int) -> str:
+    name = host.strip().rstrip(".")
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"  # IPv6 literal
+    elif not _is_ip(name):
+        name = normalize_name(name)
+    return f"https://{name}/" if port == 443 else f"https://{name}:{port}/"
+
+
+async def _read_body(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
+    """Read at most ``max_bytes`` of decoded body; True when more was available.
+
+    We ask for ``identity``; a server that compresses anyway is decoded with a bounded
+    decompressor so a small compressed bomb cannot expand in memory.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+        decomp: Any = zlib.decompressobj(wbits)
+    elif encoding not in ("", "identity"):
+        raise _Unparsable(f"unsupported content-encoding {encoding!r}: page not parsed")
+    else:
+        decomp = None
+    out = bytearray()
+    async for chunk in response.aiter_raw():
+        if decomp is not None:
+            try:
+                chunk = decomp.decompress(chunk, max_bytes + 1 - len(out))
+            except zlib.error as exc:
+                raise _Unparsable(f"corrupt {encoding} body: {exc}") from None
+        out += chunk
+        if len(out) > max_bytes:
+            return bytes(out[:max_bytes]), True
+    return bytes(out), False
+
+
+class _Unparsable(Exception):
+    """The body cannot be read as a page; the rest of the observation stands."""
+
+
+def _decode(body: bytes, response: httpx.Response) -> str:
+    charset = response.charset_encoding or "utf-8"
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+async def _run(
+    state: _Probe,
+    client: httpx.AsyncClient,
+    backend: _PinnedBackend,
+    *,
+    port: int,
+    max_bytes: int,
+    max_redirects: int,
+    signals: WebSignals,
+    own_sites: set[str],
+) -> None:
+    url = state.url
+    seen = {url}
+    first = True
+    while True:
+        request = client.build_request("GET", url)
+        try:
+            response = await client.send(request, stream=True)
+        except (
+            httpx.HTTPError,
+            httpcore.ConnectError,
+            httpcore.NetworkError,
+            httpcore.TimeoutException,
+            httpcore.ProtocolError,
+            httpcore.UnsupportedProtocol,
+            ssl.SSLError,
+            OSError,
+        ) as exc:
+            state.error = f"{url}: {_describe(exc)}"
+            if first and _is_cert_error(exc):
+                host = url_host(url) or ""
+                state.tls = await _grab_certificate(host, port, backend)
+            return
+        try:
+            if first:
+                state.tls = _tls_from_stream(response)
+                first = False
+            state.final_url = url
+            state.status = response.status_code
+            state.raw_headers.extend(response.headers.multi_items())
+            location = response.headers.get("location")
+            if response.status_code in _REDIRECT_STATUSES and location:
+                target = _absolute_redirect(url, location)
+                if target is None:
+                    state.error = f"redirect to an unsupported or malformed URL: {location!r}"
+                    return
+                state.redirects.append(target)
+                host = url_host(target) or ""
+                if not is_same_site(host, own_sites) and match_identity_provider(host, signals):
+                    # A sign-in page is the answer we wanted; fetching it only talks to the IdP.
+                    state.idp_hosts.append((host, "redirect"))
+                    return
+                if target in seen:
+                    state.error = "redirect loop: " + " -> ".join([state.url, *state.redirects])
+                    state.error = _cap(state.error, MAX_ERROR)
+                    return
+                if len(state.redirects) > max_redirects:
+                    state.error = f"too many redirects (more than {max_redirects})"
+                    return
+                seen.add(target)
+                url = target
+                continue
+            await _read_page(state, response, url, max_bytes)
+            return
+        finally:
+            await response.aclose()
+
+
+async def _read_page(state: _Probe, response: httpx.Response, url: str, max_bytes: int) -> None:
+    content_type = response.headers.get("content-type", "")
+    state.content_type = _cap(content_type, 100) or None
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime not in _HTML_TYPES:
+        return  # an image, a JSON API, a PDF: nothing a browser would load from it
+    try:
+        body, state.truncated = await _read_body(response, max_bytes)
+    except _Unparsable as exc:
+        state.error = str(exc)
+        return
+    state.refs = list(extract_refs(_decode(body, response), url))
+
+
+def _absolute_redirect(base: str, location: str) -> str | None:
+    try:
+        target = urljoin(base, location.strip())
+        parts = urlsplit(target)
+        _ = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return target
+
+
+def _finish(
+    state: _Probe, signals: WebSignals, own_sites: set[str], elapsed: float
+) -> WebObservation:
+    # The page's own site is the site that served it, as well as the one we were asked about.
+    page_sites = set(own_sites)
+    if state.final_url and (final_host := url_host(state.final_url)):
+        page_sites.add(site_of(final_host))
+    headers, header_signals = match_headers(state.raw_headers, signals)
+    found: list[WebSignal] = list(header_signals)
+    idp_hosts: list[str] = []
+    for seen_host, _how in state.idp_hosts:
+        if seen_host not in idp_hosts:
+            idp_hosts.append(seen_host)
+    for ref in state.refs:
+        ref_host = url_host(ref.url)
+        if ref.kind in _IDP_REF_KINDS and ref_host and not is_same_site(ref_host, page_sites):
+            if match_identity_provider(ref_host, signals) and ref_host not in idp_hosts:
+                idp_hosts.append(ref_host)
+                state.idp_hosts.append((ref_host, ref.kind))
+    for host, how in state.idp_hosts:
+        rule = match_identity_provider(host, signals)
+        if rule is not None:
+            evidence = f"{'redirect to' if how == 'redirect' else how + ' to'} {host}"
+            found.append(WebSignal("identity-provider", rule.provider, rule.operator, evidence))
+    if state.tls is not None:
+        ca = ca_signal(state.tls, signals)
+        if ca is not None:
+            found.append(ca)
+    cdn = tuple(
+        f"{s.provider} ({s.evidence})" for s in header_signals if s.kind in ("cdn", "waf", "host")
+    )
+    return WebObservation(
+        url=state.url,
+        final_url=state.final_url,
+        status=state.status,
+        redirects=tuple(state.redirects),
+        headers=headers,
+        cdn_signals=cdn,
+        tls=state.tls,
+        identity_providers=tuple(idp_hosts),
+        third_parties=third_parties(state.refs, page_sites),
+        error=state.error,
+        signals=tuple(found),
+        content_type=state.content_type,
+        truncated=state.truncated,
+        elapsed=round(elapsed, 3),
+    )
+
+
+async def probe_web(
+    host: str,
+    *,
+    port: int = 443,
+    timeout: float = 5.0,
+    max_bytes: int = 2_000_000,
+    max_redirects: int = 5,
+    verify: bool | ssl.SSLContext = True,
+    resolve: Mapping[str, str] | None = None,
+    signals: WebSignals | None = None,
+) -> WebObservation:
+    """GET ``https://host[:port]/`` once (following redirects) and describe what it reveals.
+
+    ``timeout`` bounds the whole probe (every hop, the TLS fallback, the body), not each read.
+    ``resolve`` pins names to addresses; when given, no other name is connected to. Never
+    raises for network or content problems: the observation's ``error`` says what went wrong.
+    """
+    signals = signals or default_web_signals()
+    state = _Probe(url=_start_url(host, port))
+    own_sites = {site_of(url_host(state.url) or host)}
+    backend = _PinnedBackend(resolve)
+    transport = _PinnedTransport(_ssl_context(verify), resolve)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+        "Accept-Encoding": "identity",
+    }
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            httpx.AsyncClient(
+                transport=transport,
+                headers=headers,
+                timeout=httpx.Timeout(timeout),
+                follow_redirects=False,
+                trust_env=False,  # no proxy or netrc picked up from the environment
+            ) as client,
+        ):
+            await _run(
+                state,
+                client,
+                backend,
+                port=port,
+                max_bytes=max_bytes,
+                max_redirects=max_redirects,
+                signals=signals,
+                own_sites=own_sites,
+            )
+    except TimeoutError:
+        state.error = f"timed out after {timeout:g} s"
+    except (
+        httpx.HTTPError,
+        httpcore.NetworkError,
+        httpcore.TimeoutException,
+        httpcore.ProtocolError,
+        ssl.SSLError,
+        OSError,
+    ) as exc:
+        # Raised while reading a body or closing: keep what was seen before.
+        state.error = _describe(exc)
+    return _finish(state, signals, own_sites, loop.time() - started)

@@ -1,0 +1,176 @@
+"""The named facts a rule can test, each documented and typed.
+
+A rule never reads a model field directly: it names a fact, and this module says what the fact
+means, which kind of value it holds and how to read it from an endpoint and one of its
+attributions. Two scopes exist:
+
+- ``endpoint`` facts describe the endpoint itself (layer, data classes, host...);
+- ``attribution`` facts describe one attribution of the endpoint (operator, parent,
+  jurisdiction...).
+
+A rule whose condition uses only endpoint facts is evaluated once per endpoint; a rule that uses
+at least one attribution fact matches when any attribution of the endpoint matches.
+
+Any fact may be ``None`` (unknown). Operators treat unknown as "does not match", except ``exists``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from operator import attrgetter
+from typing import Any
+
+from sovaudit.models import Attribution, DataClass, Endpoint, Layer, Status
+
+
+class FactKind(StrEnum):
+    """The type of a fact's value; it decides which operators and values a rule may use."""
+
+    STRING = "string"
+    STRINGS = "strings"  # a list of strings (data_classes, flags)
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+
+
+class FactScope(StrEnum):
+    ENDPOINT = "endpoint"
+    ATTRIBUTION = "attribution"
+
+
+# Jurisdictions that are not foreign for a Québec audit: Canada and Québec.
+DOMESTIC_JURISDICTIONS = frozenset({"CA", "CA-QC"})
+
+# Categories of the provider registry (sovaudit/attribute/data/providers.yaml).
+CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
+OWNERSHIPS = ("public", "private")
+_JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+
+
+class EndpointFacts:
+    """Endpoint-level facts computed once per endpoint (the hot loop reads them many times)."""
+
+    __slots__ = (
+        "attributed",
+        "data_classes",
+        "endpoint",
+        "endpoint_status",
+        "host",
+        "layer",
+        "organization",
+        "service",
+    )
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.layer: str = endpoint.layer.value
+        self.data_classes: tuple[str, ...] = tuple(c.value for c in endpoint.data_classes)
+        self.host = endpoint.host
+        self.organization = endpoint.organization
+        self.service = endpoint.service
+        self.endpoint_status: str = endpoint.status.value
+        self.attributed = any(a.status is Status.OK for a in endpoint.attributions)
+
+
+# A reader takes the endpoint facts (endpoint scope) or one attribution (attribution scope).
+Reader = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One named fact: what it means, its kind, its scope, how to read it, and valid values."""
+
+    name: str
+    kind: FactKind
+    scope: FactScope
+    doc: str
+    read: Reader
+    # Known values: a value outside them in a rule is a typo, reported at load time.
+    choices: tuple[str, ...] | None = None
+    value_pattern: re.Pattern[str] | None = None
+
+    def value(self, endpoint: EndpointFacts, attribution: Attribution | None) -> Any:
+        """The fact's value for an endpoint and (for attribution facts) one of its attributions."""
+        if self.scope is FactScope.ENDPOINT:
+            return self.read(endpoint)
+        return None if attribution is None else self.read(attribution)
+
+
+def _foreign_controlled(at: Attribution) -> bool | None:
+    # Unknown jurisdiction is unknown control, not domestic control.
+    if at.jurisdiction is None:
+        return None
+    return at.jurisdiction not in DOMESTIC_JURISDICTIONS
+
+
+def _status(at: Attribution) -> str:
+    return at.status.value
+
+
+_E = FactScope.ENDPOINT
+_A = FactScope.ATTRIBUTION
+_K = FactKind
+
+_FACT_LIST: tuple[Fact, ...] = (
+    Fact("layer", _K.STRING, _E, "Layer of the endpoint (web, mail, dns, ...).",
+         attrgetter("layer"), tuple(x.value for x in Layer)),
+    Fact("data_classes", _K.STRINGS, _E,
+         "Data classes the service holds, as declared in the inventory (health, tax, ...).",
+         attrgetter("data_classes"), tuple(x.value for x in DataClass)),
+    Fact("host", _K.STRING, _E, "Host name of the endpoint (the domain for mail and dns).",
+         attrgetter("host")),
+    Fact("organization", _K.STRING, _E, "Inventory id of the organization.",
+         attrgetter("organization")),
+    Fact("service", _K.STRING, _E, "Inventory id of the service.", attrgetter("service")),
+    Fact("endpoint_status", _K.STRING, _E,
+         "Whether DNS resolution of the endpoint completed (ok, unknown, skipped).",
+         attrgetter("endpoint_status"), tuple(x.value for x in Status)),
+    Fact("attributed", _K.BOOLEAN, _E,
+         "True when at least one attribution of the endpoint has status ok.",
+         attrgetter("attributed")),
+    Fact("subject", _K.STRING, _A, "The address or name the attribution is about.",
+         attrgetter("subject")),
+    Fact("role", _K.STRING, _A,
+         "What the subject is for the endpoint: address, cname, mx, ns, autodiscover, "
+         "spf-include, txt-token.", attrgetter("role")),
+    Fact("status", _K.STRING, _A, "Whether the attribution succeeded (ok, unknown, skipped).",
+         _status, tuple(x.value for x in Status)),
+    Fact("address", _K.STRING, _A, "IP address of the subject, when it is one.",
+         attrgetter("address")),
+    Fact("asn", _K.INTEGER, _A, "Autonomous system number announcing the address.",
+         attrgetter("asn")),
+    Fact("asn_name", _K.STRING, _A, "Name of that autonomous system.", attrgetter("asn_name")),
+    Fact("operator", _K.STRING, _A, "Registry id of the operator (e.g. microsoft-azure).",
+         attrgetter("operator")),
+    Fact("operator_name", _K.STRING, _A, "Legal name of the operator.",
+         attrgetter("operator_name")),
+    Fact("category", _K.STRING, _A, "Category of the operator in the provider registry.",
+         attrgetter("category"), CATEGORIES),
+    Fact("ultimate_parent", _K.STRING, _A, "Name of the operator's ultimate parent company.",
+         attrgetter("ultimate_parent")),
+    Fact("ultimate_parent_jurisdiction", _K.STRING, _A,
+         "Country of the ultimate parent (ISO 3166-1 alpha-2, or CA-QC for Québec public "
+         "bodies): the law that controls the operator.", attrgetter("jurisdiction"),
+         value_pattern=_JURISDICTION),
+    Fact("operator_jurisdiction", _K.STRING, _A,
+         "Country of the operator's own entity (e.g. CA for Microsoft Canada).",
+         attrgetter("operator_jurisdiction"), value_pattern=_JURISDICTION),
+    Fact("ownership", _K.STRING, _A,
+         "Ownership of the ultimate parent: public (state-owned) or private.",
+         attrgetter("ownership"), OWNERSHIPS),
+    Fact("confidence", _K.NUMBER, _A, "Confidence of the attribution, from 0 to 1.",
+         attrgetter("confidence")),
+    Fact("flags", _K.STRINGS, _A,
+         "Flags of the attribution (private-address, bogon, gateway, conflict, weak, ...).",
+         attrgetter("flags")),
+    Fact("conflicts", _K.STRINGS, _A, "Conflicting attributions, as text.",
+         attrgetter("conflicts")),
+    Fact("foreign_controlled", _K.BOOLEAN, _A,
+         "True when the ultimate parent's jurisdiction is neither CA nor CA-QC; unknown (None) "
+         "when the jurisdiction is unknown.", _foreign_controlled),
+)
+
+FACTS: dict[str, Fact] = {f.name: f for f in _FACT_LIST}

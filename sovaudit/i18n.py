@@ -1,0 +1,306 @@
+"""Report strings in French and English, and the choice of language from the environment.
+
+Every user-facing string of a report lives here, once per language, so a missing translation is
+caught by one test (every key has both languages) instead of by a reader.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+LANGS = ("fr", "en")
+DEFAULT_LANG = "en"
+
+# key -> {lang: text}; texts may hold str.format fields.
+STRINGS: dict[str, dict[str, str]] = {
+    "title": {
+        "en": "Data sovereignty report",
+        "fr": "Rapport de souveraineté des données",
+    },
+    "legal_notice_title": {"en": "Legal notice", "fr": "Avis juridique"},
+    "legal_notice": {
+        "en": (
+            "This report is an exposure analysis, not legal advice. It says which companies "
+            "operate the infrastructure behind each name and which laws reach those companies, "
+            "from public DNS data and the datasets listed in this report; it does not assess "
+            "contracts, encryption or the data actually stored. Consult counsel before acting "
+            "on it."
+        ),
+        "fr": (
+            "Ce rapport est une analyse d'exposition, pas un avis juridique. Il indique quelles "
+            "entreprises exploitent l'infrastructure derrière chaque nom et quelles lois "
+            "s'appliquent à ces entreprises, à partir des données DNS publiques et des jeux de "
+            "données indiqués dans ce rapport; il n'évalue ni les contrats, ni le chiffrement, "
+            "ni les données réellement stockées. Consultez un juriste avant d'agir sur cette "
+            "base."
+        ),
+    },
+    "partial_warning": {
+        "en": "Partial results: some lookups failed; see the endpoints marked unknown.",
+        "fr": (
+            "Résultats partiels : certaines résolutions ont échoué; voir les points d'accès "
+            "marqués inconnus."
+        ),
+    },
+    "summary": {"en": "Summary", "fr": "Sommaire"},
+    "key_figures": {"en": "Key figures", "fr": "Chiffres clés"},
+    "scan_info": {"en": "About this scan", "fr": "À propos de cette analyse"},
+    "scan_date": {"en": "Scan date", "fr": "Date de l'analyse"},
+    "report_date": {"en": "Report rendered", "fr": "Rapport produit le"},
+    "tool": {"en": "Tool", "fr": "Outil"},
+    "inventory": {"en": "Inventory", "fr": "Inventaire"},
+    "resolvers": {"en": "Resolvers", "fr": "Résolveurs"},
+    "none": {"en": "none", "fr": "aucun"},
+    "datasets": {"en": "Datasets", "fr": "Jeux de données"},
+    "dataset_name": {"en": "Name", "fr": "Nom"},
+    "dataset_version": {"en": "Version", "fr": "Version"},
+    "dataset_date": {"en": "Date", "fr": "Date"},
+    "dataset_source": {"en": "Source", "fr": "Source"},
+    "dataset_licence": {"en": "Licence", "fr": "Licence"},
+    "by_severity": {"en": "Findings by severity", "fr": "Constats par gravité"},
+    "by_jurisdiction": {
+        "en": "Endpoints by controlling jurisdiction",
+        "fr": "Points d'accès par juridiction de contrôle",
+    },
+    "by_data_class": {
+        "en": "US control by data class (services)",
+        "fr": "Contrôle américain par catégorie de données (services)",
+    },
+    "by_organization": {
+        "en": "Foreign control by organization (endpoints)",
+        "fr": "Contrôle étranger par organisme (points d'accès)",
+    },
+    "severity": {"en": "Severity", "fr": "Gravité"},
+    "count": {"en": "Count", "fr": "Nombre"},
+    "accepted_count": {"en": "Accepted", "fr": "Acceptés"},
+    "total": {"en": "Total", "fr": "Total"},
+    "jurisdiction": {"en": "Jurisdiction", "fr": "Juridiction"},
+    "endpoints": {"en": "Endpoints", "fr": "Points d'accès"},
+    "data_class": {"en": "Data class", "fr": "Catégorie de données"},
+    "services": {"en": "Services", "fr": "Services"},
+    "us_controlled": {"en": "Under US control", "fr": "Sous contrôle américain"},
+    "foreign_controlled": {"en": "Under foreign control", "fr": "Sous contrôle étranger"},
+    "organization": {"en": "Organization", "fr": "Organisme"},
+    "service": {"en": "Service", "fr": "Service"},
+    "host": {"en": "Host", "fr": "Hôte"},
+    "layer": {"en": "Layer", "fr": "Couche"},
+    "operator": {"en": "Operator", "fr": "Exploitant"},
+    "parent": {"en": "Ultimate parent", "fr": "Société mère ultime"},
+    "rule": {"en": "Rule", "fr": "Règle"},
+    "status": {"en": "Status", "fr": "État"},
+    "subject": {"en": "Subject", "fr": "Objet"},
+    "reason": {"en": "Reason", "fr": "Motif"},
+    "source": {"en": "Source", "fr": "Source"},
+    "findings": {"en": "Findings", "fr": "Constats"},
+    "no_findings": {"en": "No findings.", "fr": "Aucun constat."},
+    "findings_table": {"en": "All findings", "fr": "Tous les constats"},
+    "filter": {"en": "Filter", "fr": "Filtrer"},
+    "accepted": {"en": "accepted risk", "fr": "risque accepté"},
+    "accepted_col": {"en": "Accepted", "fr": "Accepté"},
+    "yes": {"en": "yes", "fr": "oui"},
+    "no": {"en": "no", "fr": "non"},
+    "references": {"en": "References", "fr": "Références"},
+    "evidence": {"en": "Evidence", "fr": "Preuves"},
+    "evidence_for": {"en": "Evidence for {host}", "fr": "Preuves pour {host}"},
+    "evidence_chain": {"en": "Evidence chains", "fr": "Chaînes de preuve"},
+    "endpoint_list": {"en": "Endpoints", "fr": "Points d'accès"},
+    "records": {"en": "DNS records", "fr": "Enregistrements DNS"},
+    "attributions": {"en": "Attributions", "fr": "Attributions"},
+    "step": {"en": "Step", "fr": "Étape"},
+    "value": {"en": "Value", "fr": "Valeur"},
+    "name": {"en": "Name", "fr": "Nom"},
+    "type": {"en": "Type", "fr": "Type"},
+    "rcode": {"en": "Response", "fr": "Réponse"},
+    "answers": {"en": "Answers", "fr": "Réponses"},
+    "ttl": {"en": "TTL", "fr": "TTL"},
+    "resolver": {"en": "Resolver", "fr": "Résolveur"},
+    "error": {"en": "Error", "fr": "Erreur"},
+    "confidence": {"en": "Confidence", "fr": "Confiance"},
+    "flags": {"en": "Flags", "fr": "Indicateurs"},
+    "conflicts": {"en": "Conflicts", "fr": "Conflits"},
+    "role": {"en": "Role", "fr": "Rôle"},
+    "rule_step": {"en": "Rule", "fr": "Règle"},
+    "unknown": {"en": "unknown", "fr": "inconnue"},
+    "not_attributed": {"en": "not attributed", "fr": "non attribué"},
+    "data_classes": {"en": "Data classes", "fr": "Catégories de données"},
+    "baseline_status": {"en": "Since baseline", "fr": "Depuis la référence"},
+    "chart_text": {
+        "en": "The same figures are given in the table that follows the chart.",
+        "fr": "Les mêmes chiffres figurent dans le tableau qui suit le graphique.",
+    },
+    "chart_top": {
+        "en": "Chart: the {n} organizations with the most foreign-controlled endpoints; the table "
+        "lists all {total}.",
+        "fr": "Graphique : les {n} organismes qui ont le plus de points d'accès sous contrôle "
+        "étranger; le tableau les présente tous les {total}.",
+    },
+    "skip_link": {"en": "Skip to findings", "fr": "Aller aux constats"},
+    # Headline, see sovaudit.report.summary.headline().
+    "headline_class": {
+        "en": "{x} of {y} services holding {cls} are under US control",
+        "fr": "{x} des {y} services qui détiennent {cls} sont sous contrôle américain",
+    },
+    "headline_class_one_x": {
+        "en": "1 of {y} services holding {cls} is under US control",
+        "fr": "1 des {y} services qui détiennent {cls} est sous contrôle américain",
+    },
+    "headline_class_none": {
+        "en": "None of the {y} services holding {cls} is under US control",
+        "fr": "Aucun des {y} services qui détiennent {cls} n'est sous contrôle américain",
+    },
+    "headline_class_single_yes": {
+        "en": "The only service holding {cls} is under US control",
+        "fr": "Le seul service qui détient {cls} est sous contrôle américain",
+    },
+    "headline_class_single_no": {
+        "en": "The only service holding {cls} is not under US control",
+        "fr": "Le seul service qui détient {cls} n'est pas sous contrôle américain",
+    },
+    "headline_all": {
+        "en": "{x} of {y} services are under US control",
+        "fr": "{x} des {y} services sont sous contrôle américain",
+    },
+    "headline_all_one_x": {
+        "en": "1 of {y} services is under US control",
+        "fr": "1 des {y} services est sous contrôle américain",
+    },
+    "headline_all_none": {
+        "en": "None of the {y} services is under US control",
+        "fr": "Aucun des {y} services n'est sous contrôle américain",
+    },
+    "headline_all_single_yes": {
+        "en": "The only service scanned is under US control",
+        "fr": "Le seul service analysé est sous contrôle américain",
+    },
+    "headline_all_single_no": {
+        "en": "The only service scanned is not under US control",
+        "fr": "Le seul service analysé n'est pas sous contrôle américain",
+    },
+    "headline_empty": {
+        "en": "No service was scanned",
+        "fr": "Aucun service n'a été analysé",
+    },
+    # SARIF
+    "sarif_message": {
+        "en": "{title} ({host}, {service}, {organization})",
+        "fr": "{title} ({host}, {service}, {organization})",
+    },
+    "sarif_accepted": {"en": "Accepted risk", "fr": "Risque accepté"},
+}
+
+SEVERITY_LABELS: dict[str, dict[str, str]] = {
+    "critical": {"en": "Critical", "fr": "Critique"},
+    "high": {"en": "High", "fr": "Élevée"},
+    "medium": {"en": "Medium", "fr": "Moyenne"},
+    "low": {"en": "Low", "fr": "Faible"},
+    "info": {"en": "Info", "fr": "Information"},
+}
+
+# Phrases used inside the headline ("services holding health data").
+DATA_CLASS_PHRASES: dict[str, dict[str, str]] = {
+    "health": {"en": "health data", "fr": "des données de santé"},
+    "tax": {"en": "tax data", "fr": "des données fiscales"},
+    "justice": {"en": "justice data", "fr": "des données judiciaires"},
+    "identity": {"en": "identity data", "fr": "des données d'identité"},
+    "education": {"en": "education data", "fr": "des données scolaires"},
+    "personal": {"en": "personal data", "fr": "des renseignements personnels"},
+    "financial": {"en": "financial data", "fr": "des données financières"},
+    "infrastructure": {"en": "infrastructure data", "fr": "des données d'infrastructure"},
+    "public": {"en": "public data", "fr": "des données publiques"},
+}
+
+DATA_CLASS_LABELS: dict[str, dict[str, str]] = {
+    "health": {"en": "Health", "fr": "Santé"},
+    "tax": {"en": "Tax", "fr": "Fiscalité"},
+    "justice": {"en": "Justice", "fr": "Justice"},
+    "identity": {"en": "Identity", "fr": "Identité"},
+    "education": {"en": "Education", "fr": "Éducation"},
+    "personal": {"en": "Personal", "fr": "Renseignements personnels"},
+    "financial": {"en": "Financial", "fr": "Finances"},
+    "infrastructure": {"en": "Infrastructure", "fr": "Infrastructure"},
+    "public": {"en": "Public", "fr": "Public"},
+}
+
+JURISDICTION_LABELS: dict[str, dict[str, str]] = {
+    "US": {"en": "United States", "fr": "États-Unis"},
+    "CA": {"en": "Canada", "fr": "Canada"},
+    "CA-QC": {"en": "Québec (public)", "fr": "Québec (public)"},
+    "FR": {"en": "France", "fr": "France"},
+    "DE": {"en": "Germany", "fr": "Allemagne"},
+    "GB": {"en": "United Kingdom", "fr": "Royaume-Uni"},
+    "IE": {"en": "Ireland", "fr": "Irlande"},
+    "NL": {"en": "Netherlands", "fr": "Pays-Bas"},
+    "CN": {"en": "China", "fr": "Chine"},
+    "JP": {"en": "Japan", "fr": "Japon"},
+    "CH": {"en": "Switzerland", "fr": "Suisse"},
+    "unknown": {"en": "Unknown", "fr": "Inconnue"},
+}
+
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "ok": {"en": "ok", "fr": "ok"},
+    "unknown": {"en": "unknown", "fr": "inconnu"},
+    "skipped": {"en": "skipped", "fr": "ignoré"},
+    "new": {"en": "new", "fr": "nouveau"},
+    "unchanged": {"en": "unchanged", "fr": "inchangé"},
+    "resolved": {"en": "resolved", "fr": "résolu"},
+}
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if it is a supported report language, else raise ValueError."""
+    if lang not in LANGS:
+        raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(LANGS)}")
+    return lang
+
+
+def t(key: str, lang: str, **fields: object) -> str:
+    """The string ``key`` in ``lang``, formatted with ``fields``."""
+    text = STRINGS[key][lang]
+    return text.format(**fields) if fields else text
+
+
+def _label(table: Mapping[str, Mapping[str, str]], code: str, lang: str) -> str:
+    entry = table.get(code)
+    return entry[lang] if entry else code
+
+
+def severity_label(severity: str, lang: str) -> str:
+    """Human label of a severity code."""
+    return _label(SEVERITY_LABELS, severity, lang)
+
+
+def data_class_label(data_class: str, lang: str) -> str:
+    """Human label of a data class code."""
+    return _label(DATA_CLASS_LABELS, data_class, lang)
+
+
+def data_class_phrase(data_class: str, lang: str) -> str:
+    """Noun phrase of a data class for sentences ("health data", "des données de santé")."""
+    return _label(DATA_CLASS_PHRASES, data_class, lang)
+
+
+def jurisdiction_label(code: str, lang: str) -> str:
+    """Human label of a jurisdiction code (ISO 3166-1 alpha-2 or CA-QC); unknown codes as is."""
+    return _label(JURISDICTION_LABELS, code, lang)
+
+
+def status_label(status: str, lang: str) -> str:
+    """Human label of an endpoint, attribution or baseline status."""
+    return _label(STATUS_LABELS, status, lang)
+
+
+def detect_lang(environ: Mapping[str, str] | None = None) -> str:
+    """Report language from LC_ALL, then LC_MESSAGES, then LANG ("fr_CA.UTF-8" -> "fr").
+
+    Falls back to English when nothing is set or the locale is not French or English.
+    """
+    env = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if not value:
+            continue
+        # The first variable set wins, as in POSIX locale resolution.
+        code = value.split(".", 1)[0].split("_", 1)[0].split("-", 1)[0].lower()
+        return code if code in LANGS else DEFAULT_LANG
+    return DEFAULT_LANG

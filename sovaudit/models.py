@@ -1,0 +1,355 @@
+"""Frozen dataclasses and string enums shared by every stage.
+
+The evidence file (JSON) is built from these types with :func:`to_jsonable` and read back with
+the ``from_dict`` constructors; the JSON contract is documented in ``docs/schema.md`` and in the
+JSON Schema shipped with the package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Layer(StrEnum):
+    """What an endpoint is for: each layer is a place where someone can read the data."""
+
+    WEB = "web"
+    MAIL = "mail"
+    DNS = "dns"
+    REPORTING = "reporting"
+    COLLABORATION = "collaboration"
+    SAAS = "saas"
+    THIRD_PARTY = "third-party"
+    DOMAIN = "domain"
+
+
+# Layers a user may write in an inventory; the others are discovered by the scan.
+INVENTORY_LAYERS = (Layer.WEB, Layer.MAIL, Layer.DNS)
+
+
+class DataClass(StrEnum):
+    """The kind of data a service holds; it selects the severity of a finding."""
+
+    HEALTH = "health"
+    TAX = "tax"
+    JUSTICE = "justice"
+    IDENTITY = "identity"
+    EDUCATION = "education"
+    PERSONAL = "personal"
+    FINANCIAL = "financial"
+    INFRASTRUCTURE = "infrastructure"
+    PUBLIC = "public"
+
+
+class Status(StrEnum):
+    """Whether a result is complete. UNKNOWN always carries a reason."""
+
+    OK = "ok"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+class Severity(StrEnum):
+    """Finding severity, ordered from least to most severe."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+
+_SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where something was declared: a file and a 1-based line."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One thing to resolve, as declared (or expanded) from the inventory."""
+
+    organization: str
+    organization_name: str
+    service: str
+    host: str
+    layer: Layer
+    data_classes: tuple[DataClass, ...]
+    source: SourceLocation | None = None
+    # "service" when written explicitly, "domain" when expanded from a domain entry.
+    origin: str = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRecord:
+    """One DNS answer as evidence."""
+
+    name: str
+    type: str
+    rcode: str
+    answers: tuple[str, ...]
+    ttl: int | None
+    resolver: str
+    timestamp: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceStep:
+    """One link of an evidence chain: which source said what."""
+
+    step: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who operates one address or name, who controls that operator and under which law."""
+
+    subject: str
+    role: str  # address, cname, mx, ns, autodiscover, spf, txt, ...
+    address: str | None = None
+    asn: int | None = None
+    asn_name: str | None = None
+    operator: str | None = None
+    operator_name: str | None = None
+    category: str | None = None
+    ultimate_parent: str | None = None
+    jurisdiction: str | None = None
+    operator_jurisdiction: str | None = None
+    ownership: str | None = None
+    confidence: float = 0.0
+    status: Status = Status.UNKNOWN
+    reason: str | None = None
+    flags: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    evidence: tuple[EvidenceStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that matched an endpoint, with the attribution evidence that triggered it."""
+
+    rule_id: str
+    severity: Severity
+    title: str
+    rationale: str
+    references: tuple[Reference, ...] = ()
+    accepted: bool = False
+    accepted_reason: str | None = None
+    subject: str | None = None
+    evidence: tuple[EvidenceStep, ...] = ()
+    status: str | None = None  # new | unchanged | resolved, against a baseline
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One resolved endpoint: the unit of every report."""
+
+    organization: str
+    service: str
+    host: str
+    layer: Layer
+    data_classes: tuple[DataClass, ...]
+    status: Status
+    reason: str | None = None
+    organization_name: str = ""
+    records: tuple[DnsRecord, ...] = ()
+    addresses: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # CNAME chain, MX targets, NS hosts... in resolution order
+    attributions: tuple[Attribution, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    source: SourceLocation | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity used for ordering, baselines and merges."""
+        return (self.organization, self.service, self.host, self.layer.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset a scan used, printed in every report."""
+
+    name: str
+    version: str
+    date: str
+    source: str
+    licence: str
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert dataclasses, enums and tuples to plain JSON values (dict keys keep their order)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _tuple(items: Any, build: Any) -> tuple[Any, ...]:
+    return tuple(build(i) for i in (items or ()))
+
+
+def record_from_dict(d: dict[str, Any]) -> DnsRecord:
+    return DnsRecord(
+        name=d["name"],
+        type=d["type"],
+        rcode=d["rcode"],
+        answers=tuple(d.get("answers") or ()),
+        ttl=d.get("ttl"),
+        resolver=d.get("resolver", ""),
+        timestamp=d.get("timestamp", ""),
+        error=d.get("error"),
+    )
+
+
+def step_from_dict(d: dict[str, Any]) -> EvidenceStep:
+    return EvidenceStep(step=d["step"], value=d["value"], source=d["source"])
+
+
+def attribution_from_dict(d: dict[str, Any]) -> Attribution:
+    return Attribution(
+        subject=d["subject"],
+        role=d["role"],
+        address=d.get("address"),
+        asn=d.get("asn"),
+        asn_name=d.get("asn_name"),
+        operator=d.get("operator"),
+        operator_name=d.get("operator_name"),
+        category=d.get("category"),
+        ultimate_parent=d.get("ultimate_parent"),
+        jurisdiction=d.get("jurisdiction"),
+        operator_jurisdiction=d.get("operator_jurisdiction"),
+        ownership=d.get("ownership"),
+        confidence=float(d.get("confidence", 0.0)),
+        status=Status(d.get("status", "unknown")),
+        reason=d.get("reason"),
+        flags=tuple(d.get("flags") or ()),
+        conflicts=tuple(d.get("conflicts") or ()),
+        evidence=_tuple(d.get("evidence"), step_from_dict),
+    )
+
+
+def finding_from_dict(d: dict[str, Any]) -> Finding:
+    return Finding(
+        rule_id=d["rule_id"],
+        severity=Severity(d["severity"]),
+        title=d["title"],
+        rationale=d["rationale"],
+        references=_tuple(d.get("references"), lambda r: Reference(r["title"], r.get("url"))),
+        accepted=bool(d.get("accepted", False)),
+        accepted_reason=d.get("accepted_reason"),
+        subject=d.get("subject"),
+        evidence=_tuple(d.get("evidence"), step_from_dict),
+        status=d.get("status"),
+    )
+
+
+def endpoint_from_dict(d: dict[str, Any]) -> Endpoint:
+    src = d.get("source")
+    return Endpoint(
+        organization=d["organization"],
+        service=d["service"],
+        host=d["host"],
+        layer=Layer(d["layer"]),
+        data_classes=tuple(DataClass(c) for c in d.get("data_classes") or ()),
+        status=Status(d["status"]),
+        reason=d.get("reason"),
+        organization_name=d.get("organization_name", ""),
+        records=_tuple(d.get("records"), record_from_dict),
+        addresses=tuple(d.get("addresses") or ()),
+        names=tuple(d.get("names") or ()),
+        attributions=_tuple(d.get("attributions"), attribution_from_dict),
+        findings=_tuple(d.get("findings"), finding_from_dict),
+        source=SourceLocation(src["file"], src["line"]) if src else None,
+        details=dict(d.get("details") or {}),
+    )
+
+
+def dataset_from_dict(d: dict[str, Any]) -> Dataset:
+    return Dataset(
+        name=d["name"],
+        version=d.get("version", ""),
+        date=d.get("date", ""),
+        source=d.get("source", ""),
+        licence=d.get("licence", ""),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """The whole evidence of one scan: what the JSON file holds."""
+
+    tool_version: str
+    generated_at: str
+    inventory: str
+    resolvers: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...]
+    datasets: tuple[Dataset, ...] = ()
+    partial: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "sovaudit", "version": self.tool_version},
+            "generated_at": self.generated_at,
+            "inventory": self.inventory,
+            "resolvers": list(self.resolvers),
+            "datasets": to_jsonable(self.datasets),
+            "partial": self.partial,
+            "options": to_jsonable(self.options),
+            "endpoints": to_jsonable(self.endpoints),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scan:
+        return cls(
+            tool_version=d.get("tool", {}).get("version", ""),
+            generated_at=d["generated_at"],
+            inventory=d.get("inventory", ""),
+            resolvers=tuple(d.get("resolvers") or ()),
+            endpoints=tuple(endpoint_from_dict(e) for e in d.get("endpoints") or ()),
+            datasets=tuple(dataset_from_dict(x) for x in d.get("datasets") or ()),
+            partial=bool(d.get("partial", False)),
+            options=dict(d.get("options") or {}),
+        )
+
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedRisk:
+    """A risk the inventory's owner accepted: the finding is shown as accepted until ``until``."""
+
+    rule: str
+    reason: str
+    host: str | None = None  # None: every host of the organization (or of the inventory)
+    organization: str | None = None  # None: declared at the top level of the inventory
+    until: str | None = None  # ISO date; after it the finding is live again
+    source: SourceLocation | None = None

@@ -1,0 +1,202 @@
+"""The scan pipeline as a library: inventory -> collect -> attribute -> evaluate -> Scan.
+
+Data flows one way; each stage is a function of the previous stage's output, so the evidence
+file between collection and reports is the contract that makes offline re-rendering possible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sovaudit import __version__
+from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
+from sovaudit.collect.endpoints import collect_all
+from sovaudit.errors import ResolverError
+from sovaudit.inventory import Inventory
+from sovaudit.models import AcceptedRisk, Dataset, Endpoint, Scan, Status, Target
+
+if TYPE_CHECKING:
+    from sovaudit.evaluate.loader import RuleSet
+
+# How long the start-up check waits for a resolver before the scan gives up on it (exit 2).
+PROBE_TIMEOUT = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """Everything that shapes a scan; the CLI builds it from options and configuration."""
+
+    resolvers: tuple[ResolverAddress, ...]
+    timeout: float = 2.0
+    retries: int = 2
+    concurrency: int = 256
+    lang: str = "en"
+    rule_paths: tuple[Path, ...] = ()
+    default_rules: bool = True
+    skip_rules: tuple[str, ...] = ()
+    attribute: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ScanInterrupted(Exception):  # noqa: N818 - it is a control-flow signal, not an error
+    """Raised when a scan is interrupted; carries the evidence gathered so far (partial)."""
+
+    def __init__(self, partial: Scan) -> None:
+        super().__init__("scan interrupted")
+        self.partial = partial
+
+
+def check_resolvers(options: ScanOptions) -> tuple[ResolverAddress, ...]:
+    """Fail fast (ResolverError, exit 2) when none of the chosen resolvers answers.
+
+    Resolvers that do not answer are dropped with a warning by the caller; sovaudit never falls
+    back to a resolver the user did not choose.
+    """
+    alive, dead = asyncio.run(
+        probe_resolvers(options.resolvers, timeout=min(PROBE_TIMEOUT, options.timeout))
+    )
+    if not alive:
+        details = "; ".join(f"{r}: {err}" for r, err in dead.items())
+        raise ResolverError(f"no resolver answers ({details}); check --resolver or the network")
+    return tuple(alive)
+
+
+def collect(
+    targets: Sequence[Target],
+    options: ScanOptions,
+    *,
+    on_done: Callable[[Endpoint], None] | None = None,
+) -> list[Endpoint]:
+    """Resolve every target through the chosen resolvers (no attribution yet)."""
+
+    async def run() -> list[Endpoint]:
+        async with DnsClient(
+            options.resolvers,
+            timeout=options.timeout,
+            retries=options.retries,
+            concurrency=options.concurrency,
+        ) as client:
+            return await collect_all(client, targets, on_done=on_done)
+
+    return asyncio.run(run())
+
+
+def load_ruleset(options: ScanOptions) -> RuleSet:
+    from sovaudit.evaluate import load_rules
+
+    return load_rules(
+        options.rule_paths, include_default=options.default_rules, skip=options.skip_rules
+    )
+
+
+def analyse(
+    endpoints: Sequence[Endpoint],
+    options: ScanOptions,
+    *,
+    accepted: Sequence[AcceptedRisk] = (),
+    today: date,
+    ruleset: RuleSet | None = None,
+) -> tuple[list[Endpoint], list[Dataset]]:
+    """Attribute and evaluate collected endpoints (pure, offline). Returns datasets used."""
+    from sovaudit.attribute.engine import Attributor
+    from sovaudit.evaluate import evaluate
+
+    datasets: list[Dataset] = []
+    out = list(endpoints)
+    if options.attribute:
+        attributor = Attributor.default()
+        out = [attributor.attribute_endpoint(e) for e in out]
+        datasets.extend(attributor.datasets())
+    rules = ruleset if ruleset is not None else load_ruleset(options)
+    datasets.extend(rules.datasets())
+    # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
+    live = [e for e in out if e.status is not Status.SKIPPED]
+    evaluated = iter(evaluate(live, rules, lang=options.lang, accepted=accepted, now=today))
+    out = [next(evaluated) if e.status is not Status.SKIPPED else e for e in out]
+    return out, datasets
+
+
+def build_scan(
+    inventory: Inventory,
+    options: ScanOptions,
+    endpoints: Sequence[Endpoint],
+    datasets: Sequence[Dataset],
+    *,
+    started: datetime,
+    partial: bool = False,
+) -> Scan:
+    return Scan(
+        tool_version=__version__,
+        generated_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        inventory=inventory.path,
+        resolvers=tuple(str(r) for r in options.resolvers),
+        endpoints=tuple(sorted(endpoints, key=lambda e: e.key)),
+        datasets=tuple(datasets),
+        partial=partial,
+        options={
+            "timeout": options.timeout,
+            "retries": options.retries,
+            "concurrency": options.concurrency,
+            "lang": options.lang,
+            "rules": [str(p) for p in options.rule_paths],
+            "default_rules": options.default_rules,
+            "skip_rules": list(options.skip_rules),
+        },
+    )
+
+
+def scan(
+    inventory: Inventory,
+    options: ScanOptions,
+    *,
+    now: datetime | None = None,
+    on_done: Callable[[Endpoint], None] | None = None,
+    resume: Scan | None = None,
+) -> Scan:
+    """Run a whole scan and return its evidence.
+
+    With ``resume``, endpoints already present there (and not unknown) are reused without a
+    single query. On KeyboardInterrupt the evidence gathered so far is raised inside
+    :class:`ScanInterrupted`, marked partial, so the caller can write it.
+    """
+    started = now or datetime.now(UTC)
+    ruleset = load_ruleset(options)  # broken rule files fail before any query is sent
+    targets = inventory.targets()
+    reused: dict[tuple[str, str, str, str], Endpoint] = {}
+    if resume is not None:
+        reused = {e.key: _strip(e) for e in resume.endpoints if e.status is not Status.UNKNOWN}
+    wanted = {_target_key(t) for t in targets}
+    done: list[Endpoint] = [e for k, e in reused.items() if k in wanted]
+    todo = [t for t in targets if _target_key(t) not in reused]
+
+    def record(endpoint: Endpoint) -> None:
+        done.append(endpoint)
+        if on_done is not None:
+            on_done(endpoint)
+
+    try:
+        collect(todo, options, on_done=record)
+    except KeyboardInterrupt:
+        analysed, datasets = analyse(
+            done, options, accepted=inventory.accepted, today=started.date(), ruleset=ruleset
+        )
+        partial = build_scan(inventory, options, analysed, datasets, started=started, partial=True)
+        raise ScanInterrupted(partial) from None
+    analysed, datasets = analyse(
+        done, options, accepted=inventory.accepted, today=started.date(), ruleset=ruleset
+    )
+    return build_scan(inventory, options, analysed, datasets, started=started)
+
+
+def _target_key(t: Target) -> tuple[str, str, str, str]:
+    return (t.organization, t.service, t.host, t.layer.value)
+
+
+def _strip(endpoint: Endpoint) -> Endpoint:
+    """A resumed endpoint keeps its DNS evidence; attribution and rules are recomputed."""
+    return replace(endpoint, attributions=(), findings=())

@@ -1,0 +1,89 @@
+"""Neutralizing untrusted text (DNS answers, names, whois strings) for each output format.
+
+Everything that came from the network is hostile until proven otherwise: it may hold terminal
+escape sequences, HTML, Markdown links, spreadsheet formulas or bidirectional overrides.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (TAB, LF and CR included: they break table rows), DEL and C1 controls.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidirectional overrides and zero-width characters can make a name read as another one.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_MD_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_BACKTICKS = re.compile(r"`+")
+_SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    # Unicode "control pictures" show C0 controls as visible symbols (ESC -> U+241B).
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return "\ufffd"
+
+
+def visible(text: object) -> str:
+    """Replace control, bidi and zero-width characters by visible placeholders."""
+    return _INVISIBLE.sub("\ufffd", _CONTROL.sub(_picture, str(text)))
+
+
+def md_text(text: object) -> str:
+    """Untrusted text as inert GitHub Markdown: every ASCII punctuation is backslash-escaped.
+
+    Escaping every punctuation character (not just the "dangerous" ones) also defeats GFM
+    autolinks (``www.x``, ``http://``, ``a@b``), raw HTML, entities, emphasis and table pipes.
+    """
+    return _MD_PUNCT.sub(r"\\\1", visible(text))
+
+
+def md_code(text: object, *, in_table: bool = True) -> str:
+    """Untrusted text as a Markdown code span (never a link, never HTML)."""
+    value = visible(text)
+    if not value:
+        return "\u2014"
+    if in_table:
+        # GFM splits table cells on "|" before parsing code spans; "\|" is the documented escape.
+        value = value.replace("|", "\\|")
+    longest = max((len(m) for m in _BACKTICKS.findall(value)), default=0)
+    fence = "`" * (longest + 1)
+    if value.startswith("`") or value.endswith("`") or value.startswith(" "):
+        value = f" {value} "
+    return f"{fence}{value}{fence}"
+
+
+def html_text(text: object) -> str:
+    """Untrusted text escaped for HTML element content and quoted attribute values."""
+    value = visible(text)
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is a plain http(s) URL with no characters that could break out, else None.
+
+    Only rule references (from shipped rule packs) are ever rendered as links; this check keeps a
+    tampered evidence file from smuggling ``javascript:`` or markup through them.
+    """
+    if url and _SAFE_URL.fullmatch(url):
+        return url
+    return None
+
+
+def csv_cell(text: object) -> str:
+    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection)."""
+    value = "" if text is None else str(text)
+    # Some spreadsheets skip leading spaces before deciding that a cell is a formula.
+    if value.startswith(_CSV_TRIGGERS) or value.lstrip(" ").startswith(_CSV_TRIGGERS):
+        value = "'" + value
+    return visible(value)

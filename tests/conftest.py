@@ -1,0 +1,48 @@
+"""Shared fixtures: a real nameserver on loopback serving tests/data/zones."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sovaudit.demo.nameserver import LoopbackNameserver
+
+DATA = Path(__file__).parent / "data"
+ZONES = DATA / "zones"
+
+# Faults the zone files cannot express; the names exist in faults.test.zone.
+FAULTS = {
+    "servfail.faults.test.": "servfail",
+    "refused.faults.test.": "refused",
+    "dropped.faults.test.": "drop",
+    "wrongid.faults.test.": "wrongid",
+    "garbage.faults.test.": "garbage",
+    "truncated.faults.test.": "truncate",
+    "slow.faults.test.": "delay:0.3",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("SOVAUDIT_ONLINE") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs the internet; set SOVAUDIT_ONLINE=1 to run")
+    for item in items:
+        if "online" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def nameserver() -> Iterator[LoopbackNameserver]:
+    """A loopback nameserver with every test zone, shared by the whole session."""
+    with LoopbackNameserver.from_zone_dir(ZONES, faults=FAULTS) as ns:
+        yield ns
+
+
+@pytest.fixture()
+def fresh_nameserver() -> Iterator[LoopbackNameserver]:
+    """A nameserver of the test's own, for tests that change zones or faults."""
+    with LoopbackNameserver.from_zone_dir(ZONES, faults=FAULTS) as ns:
+        yield ns

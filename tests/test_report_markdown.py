@@ -1,0 +1,195 @@
+"""Markdown report: headline, structure, and inert rendering of hostile record text.
+
+The hostile checks render the report with markdown-it in its GFM-like mode (tables,
+strikethrough, autolinks via linkify) and inspect the resulting HTML, which is what a reader sees.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sovaudit.models import Attribution, DataClass, Endpoint, Layer, Scan, Status
+from sovaudit.report import render
+from sovaudit.report.escape import md_code, md_text, visible
+from sovaudit.report.jsonout import read_evidence
+from sovaudit.report.summary import headline
+
+pytest.importorskip("linkify_it", reason="linkify-it-py renders GFM autolinks")
+from markdown_it import MarkdownIt  # noqa: E402
+
+SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
+NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+ALLOWED_LINKS = {
+    "https://www.law.cornell.edu/uscode/text/18/2713",
+    "https://www.law.cornell.edu/uscode/text/18/2703",
+    "https://www.law.cornell.edu/uscode/text/18/2709",
+    "https://www.legisquebec.gouv.qc.ca/fr/document/lc/R-22.1",
+    "https://www.risq.quebec/",
+}
+
+
+def gfm() -> MarkdownIt:
+    return MarkdownIt("gfm-like", {"linkify": True})
+
+
+class Elements(HTMLParser):
+    """Collects tag names, attributes and text of rendered HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(html: str) -> Elements:
+    p = Elements()
+    p.feed(html)
+    p.close()
+    return p
+
+
+def md(lang: str = "en") -> str:
+    return render(read_evidence(SAMPLE), "md", lang=lang, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "> **2 of 3 services holding health data are under US control**"),
+        ("fr", "> **2 des 3 services qui détiennent des données de santé sont sous contrôle "
+               "américain**"),
+    ],
+)
+def test_headline_is_quotable(lang: str, expected: str) -> None:
+    assert md(lang).splitlines()[2] == expected
+
+
+def test_hostile_text_renders_as_text_only() -> None:
+    html = gfm().render(md())
+    doc = parse(html)
+    tags = {tag for tag, _ in doc.tags}
+    # The only HTML our Markdown carries is details/summary; nothing from records becomes markup.
+    assert not tags & {"script", "img", "link", "iframe", "style", "object"}
+    hrefs = {attrs.get("href") for tag, attrs in doc.tags if tag == "a"}
+    assert hrefs == ALLOWED_LINKS
+    assert all(not any(k.startswith("on") for k in attrs) for _, attrs in doc.tags)
+    text = "".join(doc.text)
+    for payload in (
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        '=HYPERLINK("http://evil")',
+        "[link](javascript:alert(1))",
+        "www.evil.example http://evil.example/x mail@evil.example",
+    ):
+        assert payload in text, payload
+    assert "\x1b" not in html and "\u241b[31mRED" in text
+
+
+def test_summary_tables_and_sections() -> None:
+    text = md()
+    assert "| Critical | 3 | 1 |" in text
+    assert "| **Total** | **10** | **2** |" in text
+    assert "| United States (US) | 2 |" in text
+    assert "| Québec (public) (CA-QC) | 2 |" in text
+    assert "| Santé Québec | 3 | 2 | 2 |" in text
+    positions = [text.index(h) for h in ("### Critical (3)", "### Medium (4)", "### Info (2)")]
+    assert positions == sorted(positions)
+    assert "exposure analysis, not legal advice" in text
+    assert "| ip\\-location\\-db\\/asn | `2026.11.01` | `2026-11-01` | CC BY 4\\.0 |" in text
+    assert "- **Resolvers**: `127.0.0.1:5353`" in text
+    assert "- **Scan date**: `2026-11-25T12:00:00Z`" in text
+    assert "- **Report rendered**: `2026-11-25T13:00:00Z`" in text
+    assert text.count("<details>") == text.count("</details>") > 6
+
+
+def test_french_report_has_no_english_headings() -> None:
+    text = md("fr")
+    for heading in ("## Sommaire", "## Constats", "### Critique (3)", "## Avis juridique",
+                    "analyse d'exposition, pas un avis juridique", "## Jeux de données"):
+        assert heading in text
+    assert "## Findings" not in text and "Legal notice" not in text
+
+
+def test_accepted_risk_and_baseline_status_are_shown() -> None:
+    text = md()
+    block = text[text.index("`US-CLOUD-ACT-MAIL`"):]
+    block = block[: block.index("</details>")]
+    assert "- **Accepted risk**: Contrat Microsoft 2025" in block
+    assert "- **Since baseline**: unchanged" in block
+
+
+def _ep(service: str, classes: tuple[DataClass, ...], jur: str | None) -> Endpoint:
+    attrs = (Attribution(subject="x", role="address", jurisdiction=jur, status=Status.OK),)
+    return Endpoint(organization="o", service=service, host=f"{service}.example", layer=Layer.WEB,
+                    data_classes=classes, status=Status.OK, attributions=attrs if jur else ())
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "en", "fr"),
+    [
+        ([], "No service was scanned", "Aucun service n'a été analysé"),
+        ([_ep("a", (DataClass.TAX,), "US")], "The only service holding tax data is under US "
+         "control", "Le seul service qui détient des données fiscales est sous contrôle américain"),
+        ([_ep("a", (DataClass.HEALTH,), "CA"), _ep("b", (DataClass.HEALTH,), None)],
+         "None of the 2 services holding health data is under US control",
+         "Aucun des 2 services qui détiennent des données de santé n'est sous contrôle américain"),
+        ([_ep("a", (DataClass.HEALTH,), "US"), _ep("b", (DataClass.HEALTH,), "CA-QC"),
+          _ep("c", (DataClass.TAX,), "US")],
+         "1 of 2 services holding health data is under US control",
+         "1 des 2 services qui détiennent des données de santé est sous contrôle américain"),
+        ([_ep("a", (DataClass.PUBLIC,), "US"), _ep("b", (), "US"), _ep("c", (), "FR")],
+         "2 of 3 services are under US control", "2 des 3 services sont sous contrôle américain"),
+    ],
+)
+def test_headline_grammar(endpoints: list[Endpoint], en: str, fr: str) -> None:
+    assert headline(endpoints, "en") == en
+    assert headline(endpoints, "fr") == fr
+
+
+def test_a_service_counts_once_across_its_endpoints() -> None:
+    web = _ep("portal", (DataClass.HEALTH,), "CA-QC")
+    mail = replace(_ep("portal", (DataClass.HEALTH,), "US"), layer=Layer.MAIL)
+    assert headline([web, mail], "en") == "The only service holding health data is under US control"
+
+
+def test_empty_scan_renders() -> None:
+    scan = Scan(tool_version="0.1.0", generated_at="2026-11-25T12:00:00Z", inventory="i.yaml",
+                resolvers=(), endpoints=())
+    text = render(scan, "md", lang="fr", now=NOW)
+    assert "Aucun service n'a été analysé" in text and "Aucun constat." in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_md_text_renders_exactly_as_the_visible_text(s: str) -> None:
+    html = gfm().render(md_text(s))
+    doc = parse(html)
+    assert {tag for tag, _ in doc.tags} <= {"p"}
+    assert "".join(doc.text).strip() == visible(s).strip(" \u00a0").strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1))
+def test_md_code_in_a_table_cell_stays_in_one_cell(s: str) -> None:
+    table = f"| a | b |\n| --- | --- |\n| {md_code(s)} | end |\n"
+    doc = parse(gfm().render(table))
+    tags = [tag for tag, _ in doc.tags]
+    assert tags.count("td") == 2 and tags.count("code") == 1
+    code = re.search(r"<code>(.*?)</code>", gfm().render(table), re.S)
+    assert code is not None
+    text = parse(code.group(1)).text
+    assert "".join(text) == visible(s)

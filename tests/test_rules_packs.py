@@ -1,0 +1,126 @@
+"""The shipped rule packs: every rule has fixtures that must match and must not match.
+
+Fixtures live in tests/data/rule_fixtures/<RULE-ID>/{match,nomatch}/*.yaml; each holds one
+``endpoint`` (the evidence-file shape) and, for match fixtures, an optional ``expect`` with the
+finding's ``severity`` and ``subject``. A shipped rule without both kinds of fixture fails here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sovaudit.evaluate import default_pack_paths, evaluate, load_rules
+from sovaudit.models import Endpoint, Severity, endpoint_from_dict
+
+FIXTURES = Path(__file__).parent / "data" / "rule_fixtures"
+NOW = datetime.date(2026, 11, 25)
+RULES = load_rules()
+RULE_IDS = [r.id for r in RULES.rules]
+LEGAL_IDS = {
+    "US-CLOUD-ACT-HOSTING", "US-CLOUD-ACT-MAIL", "US-CLOUD-ACT-DNS", "US-FISA702-CDN-TLS",
+    "US-NSL-METADATA", "US-SUBSIDIARY-NO-SHIELD", "FOREIGN-PARENT-US-NEXUS",
+    "US-SANCTIONS-AVAILABILITY", "NO-COMITY-CANADA", "QC-LAW25-OUTSIDE-QC",
+    "QC-LAW25-FOREIGN-LAW", "QC-HEALTH-INFO", "CA-PROTECTED-B-RESIDENCY", "SOV-FOREIGN-HQ",
+    "SOV-FOREIGN-OWNERSHIP", "SOV-PRIVATE-DOMESTIC", "SOV-PUBLIC-INFRA", "UNKNOWN-OPERATOR",
+}
+
+
+def _fixture(path: Path) -> tuple[Endpoint, dict[str, Any]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return endpoint_from_dict(data["endpoint"]), data.get("expect") or {}
+
+
+def _cases() -> list[Any]:
+    return [
+        pytest.param(rule_dir.name, kind, path, id=f"{rule_dir.name}/{kind}/{path.stem}")
+        for rule_dir in sorted(p for p in FIXTURES.iterdir() if p.is_dir())
+        for kind in ("match", "nomatch")
+        for path in sorted((rule_dir / kind).glob("*.yaml"))
+    ]
+
+
+def test_default_packs_hold_exactly_the_legal_rule_ids() -> None:
+    assert set(RULE_IDS) == LEGAL_IDS
+    assert len(RULE_IDS) == len(set(RULE_IDS))
+    assert [p.name for p in default_pack_paths()] == [
+        "united-states.yaml", "quebec.yaml", "canada.yaml", "sovereignty.yaml"
+    ]
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_every_shipped_rule_has_match_and_nomatch_fixtures(rule_id: str) -> None:
+    for kind in ("match", "nomatch"):
+        found = list((FIXTURES / rule_id / kind).glob("*.yaml"))
+        assert found, f"{rule_id} has no {kind} fixture in {FIXTURES / rule_id / kind}"
+
+
+def test_no_fixture_folder_without_a_rule() -> None:
+    orphans = {p.name for p in FIXTURES.iterdir() if p.is_dir()} - set(RULE_IDS)
+    assert not orphans, f"fixtures for rules that do not exist: {sorted(orphans)}"
+
+
+@pytest.mark.parametrize(("rule_id", "kind", "path"), _cases())
+def test_fixture(rule_id: str, kind: str, path: Path) -> None:
+    endpoint, expect = _fixture(path)
+    [result] = evaluate([endpoint], RULES, now=NOW)
+    by_id = {f.rule_id: f for f in result.findings}
+    if kind == "nomatch":
+        assert rule_id not in by_id, f"{path.name} should not trigger {rule_id}"
+        return
+    assert rule_id in by_id, f"{path.name} should trigger {rule_id}; got {sorted(by_id)}"
+    finding = by_id[rule_id]
+    if "severity" in expect:
+        assert finding.severity is Severity(expect["severity"])
+    if "subject" in expect:
+        assert finding.subject == expect["subject"]
+    # Every finding ends its evidence chain with the rule and the pack it came from.
+    assert finding.evidence[-1].step == "rule"
+    assert finding.evidence[-1].value == rule_id
+    assert re.fullmatch(r"rules/[a-z-]+\.yaml", finding.evidence[-1].source)
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_texts_references_and_review_date(rule_id: str) -> None:
+    rule = RULES.get(rule_id)
+    assert rule is not None
+    for text in (rule.title, rule.rationale):
+        assert text.fr.strip() and text.en.strip()
+        assert text.fr != text.en
+    assert rule.references
+    # Every shipped rule cites at least one real source with a link.
+    assert any(r.url and r.url.startswith("https://") for r in rule.references)
+    assert datetime.date(2026, 1, 1) <= rule.reviewed <= NOW
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "needle_fr", "needle_en"),
+    [
+        ("US-FISA702-CDN-TLS", "non vérifié", "unverified"),
+        ("NO-COMITY-CANADA", "non vérifiée", "unverified"),
+        ("QC-HEALTH-INFO", "n'est pas vérifiée", "unverified"),
+        ("CA-PROTECTED-B-RESIDENCY", "non vérifié", "unverified"),
+    ],
+)
+def test_unverified_points_say_so_with_the_review_date(
+    rule_id: str, needle_fr: str, needle_en: str
+) -> None:
+    rule = RULES.get(rule_id)
+    assert rule is not None
+    assert needle_fr in rule.rationale.fr
+    assert needle_en in rule.rationale.en
+    assert rule.reviewed.isoformat() in rule.rationale.en
+
+
+def test_every_layer_gets_at_least_one_rule() -> None:
+    # An endpoint of any layer must at least be checked for UNKNOWN-OPERATOR and sovereignty.
+    from sovaudit.models import Layer
+
+    for layer in Layer:
+        assert any(r.applies_to(layer.value) for r in RULES.rules if r.id == "UNKNOWN-OPERATOR")
+        assert sum(r.applies_to(layer.value) for r in RULES.rules) >= 10
