@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -181,6 +181,12 @@ def test_unknown_asn_is_unknown_with_a_reason(att: Attributor) -> None:
     assert "asn-not-in-registry" in at.flags
 
 
+def test_reserved_asn_is_never_attributed(att: Attributor) -> None:
+    at = att.attribute_asn(64512)
+    assert at.status is Status.UNKNOWN and "reserved-asn" in at.flags
+    assert at.reason == "AS64512 is private-use or reserved: it is never announced on the Internet"
+
+
 def test_unrouted_address_is_unknown_with_a_reason(att: Attributor) -> None:
     at = att.attribute_address("203.1.2.3")
     assert at.status is Status.UNKNOWN and "no ASN found" in (at.reason or "")
@@ -204,6 +210,36 @@ def test_live_cymru_answer_wins_over_the_table_and_disagreement_is_reported() ->
     at = Attributor(REG, SmallTable(), cymru=cymru).attribute_address("24.200.1.1")
     assert at.operator == "risq"
     assert "conflict" in at.flags and "AS5769" in at.conflicts[0]
+
+
+def test_collector_result_types_are_understood() -> None:
+    asn_mod = pytest.importorskip("sovaudit.collect.asn")
+    rdap_mod = pytest.importorskip("sovaudit.collect.rdap")
+    cymru = {
+        "198.41.0.4": asn_mod.CymruResult(
+            asn=397203,
+            prefix="198.41.0.0/24",
+            country="US",
+            registry="arin",
+            allocated=None,
+            as_name="VERISIGN",
+            other_origins=(5769,),
+        )
+    }
+    rdap = {
+        "198.41.0.4": rdap_mod.RdapResult(
+            network_name="NET",
+            network_handle="H",
+            cidr="198.41.0.0/24",
+            registrant_name="Hydro-Québec",
+            registrant_country="CA",
+            source_url="http://127.0.0.1/ip/198.41.0.4",
+        )
+    }
+    at = Attributor(REG, SmallTable(), cymru=cymru, rdap=rdap).attribute_address("198.41.0.4")
+    assert (at.operator, at.confidence) == ("hydro-quebec", 0.6)
+    assert "multi-origin" in at.flags and "AS5769" in " ".join(at.conflicts)
+    assert any(s.step == "rdap" and s.source.startswith("http://127.0.0.1") for s in at.evidence)
 
 
 def test_rdap_registrant_gives_medium_confidence() -> None:
@@ -342,6 +378,9 @@ def test_mail_endpoint_roles(att: Attributor) -> None:
     }
     control = out.details["control"]
     assert control["jurisdictions"] == ["US"] and control["attributed"] is False
+    # The same address also listed at endpoint level is attributed once, in its MX context.
+    again = att.attribute_endpoint(replace(ep, addresses=("20.190.128.9",)))
+    assert [a.subject for a in again.attributions].count("20.190.128.9") == 1
     assert control["unknown"] == 2
 
 

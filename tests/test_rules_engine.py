@@ -525,3 +525,13 @@ def test_cli_rules_validate(tmp_path: Path) -> None:
     assert dup.exit_code == 2 and "duplicate rule id SOV-PUBLIC-INFRA" in dup.output
     alone = runner.invoke(app, ["rules", "validate", "--no-default-rules", str(clash)])
     assert alone.exit_code == 0
+
+
+def test_docs_list_every_fact_and_operator() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    for fact in FACTS.values():
+        assert f"| `{fact.name}` | {fact.scope.value} | {fact.kind.value} | {fact.doc} |" in docs
+    for op, text in OPERATOR_DOCS.items():
+        assert f"| `{op}` | {text} |" in docs
+    for rule in DEFAULT.rules:
+        assert rule.id in docs

@@ -20,7 +20,7 @@ nothing                                     0.00        status unknown, jurisdic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -56,6 +56,10 @@ UNKNOWN_REASONS: dict[str, dict[str, str]] = {
     "asn-not-in-registry": {
         "en": "AS{asn} ({asn_name}) is not in the provider registry",
         "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs",
+    },
+    "reserved-asn": {
+        "en": "AS{asn} is private-use or reserved: it is never announced on the Internet",
+        "fr": "l'AS{asn} est privé ou réservé : il n'est jamais annoncé sur Internet",
     },
     "country-only": {
         "en": "AS{asn} ({asn_name}) is not in the provider registry; jurisdiction {country} is "
@@ -134,6 +138,12 @@ class _Draft:
         for name in names:
             if name not in self.flags:
                 self.flags.append(name)
+
+
+_Add = Callable[[Attribution | None], None]
+
+# AS numbers that are never announced on the Internet (RFC 6996, RFC 7300, RFC 5398, RFC 7607).
+_RESERVED_ASNS = ((0, 0), (23456, 23456), (64496, 65535), (4200000000, 4294967295))
 
 
 def _attr(obj: object, name: str) -> Any:
@@ -219,6 +229,9 @@ class Attributor:
             if op is not None:
                 draft.flag("weak", "as-name-match")
                 return self._resolved(draft, op, CONF_AS_NAME)
+        if any(lo <= asn <= hi for lo, hi in _RESERVED_ASNS):
+            draft.flag("bogon", "reserved-asn")
+            return self._unknown(draft, reason_text("reserved-asn", asn=asn))
         draft.flag("asn-not-in-registry")
         return self._unknown(
             draft,
@@ -245,7 +258,7 @@ class Attributor:
         chain = [str(n) for n in details.get("cname_chain") or ()]
         if not chain and "mx" not in details and "ns" not in details:
             chain = list(endpoint.names)
-        self._chain(chain, list(endpoint.addresses), endpoint.host, "cname", index, add)
+        self._chain(chain, (), endpoint.host, "cname", index, add)
 
         for mx in details.get("mx") or ():
             host = str(_attr(mx, "host") or "")
@@ -279,6 +292,12 @@ class Attributor:
         for txt in details.get("txt") or ():
             add(self._token(str(txt)))
 
+        # Endpoint-level addresses last: an address already seen behind an MX, NS or
+        # autodiscover name keeps that more specific context.
+        via = chain[-1] if chain else endpoint.host
+        for ip in endpoint.addresses:
+            add(self._address(str(ip), via, "cname", index))
+
         if not out:
             # Nothing at all to attribute: say why instead of returning an empty, "clean" list.
             role = {"mail": "mx", "dns": "ns"}.get(endpoint.layer.value, "address")
@@ -305,7 +324,7 @@ class Attributor:
         host: str,
         role: str,
         index: Mapping[str, DnsRecord],
-        add: Any,
+        add: _Add,
     ) -> None:
         """A CNAME chain (names after ``host``) and the addresses at its end."""
         for name in chain:
@@ -315,7 +334,7 @@ class Attributor:
             add(self._address(str(ip), via or None, role, index))
 
     def _server(
-        self, entry: object, host: str, role: str, index: Mapping[str, DnsRecord], add: Any
+        self, entry: object, host: str, role: str, index: Mapping[str, DnsRecord], add: _Add
     ) -> None:
         """An MX or NS host with its optional CNAME chain and addresses."""
         named = self._name(host, role, index)
@@ -439,6 +458,7 @@ class Attributor:
                 live = _AsnFact(
                     asn, name, _attr(c, "prefix"), _attr(c, "country"), "team-cymru (live DNS)"
                 )
+                self._other_origins(asn, _attr(c, "other_origins") or (), draft)
         if live is not None and table is not None and live.asn != table.asn:
             # Routing moved or the table is stale: say so, trust the live origin.
             draft.flag("conflict")
@@ -447,12 +467,32 @@ class Attributor:
             )
         return live or table
 
+    def _other_origins(self, asn: int, others: Iterable[object], draft: _Draft) -> None:
+        """A prefix announced by several ASNs (anycast, migration): report other owners."""
+        main = self.registry.by_asn(asn)
+        for other in others:
+            try:
+                other_asn = int(str(other))
+            except ValueError:
+                continue
+            draft.flag("multi-origin")
+            op = self.registry.by_asn(other_asn)
+            if op is None or main is None:
+                draft.conflicts.append(f"prefix also announced by AS{other_asn}")
+                continue
+            if self.registry.ultimate_parent(op.id) != self.registry.ultimate_parent(main.id):
+                draft.flag("conflict")
+                draft.conflicts.append(
+                    f"prefix also announced by AS{other_asn} -> {op.id} "
+                    f"({self.registry.jurisdiction(op.id)})"
+                )
+
     def _rdap_operator(self, ip: str, draft: _Draft) -> tuple[Operator | None, str | None]:
         """Operator from the RDAP registrant, and the registrant's country."""
         r = self.rdap.get(ip)
         if r is None:
             return None, None
-        country = _attr(r, "registrant_country")
+        country = _attr(r, "registrant_country") or _attr(r, "country")
         url = str(_attr(r, "source_url") or "rdap")
         for key in ("registrant_name", "network_name"):
             value = _attr(r, key)

@@ -37,7 +37,9 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
     ci_cmd,
     data_cmd,
     demo_cmd,
+    lookup_cmd,
     report_cmd,
+    rules_cmd,
     scan_cmd,
 )
 
