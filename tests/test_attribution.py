@@ -480,3 +480,14 @@ def test_lookup_table_output_and_bad_input() -> None:
     assert "RISQ" in result.stdout and "CA-QC" in result.stdout and "Juridiction" in result.stdout
     bad = CliRunner().invoke(app, ["lookup", "not a host!"])
     assert bad.exit_code != 0
+
+
+def test_rdap_registrant_canadian_subsidiary_is_us() -> None:
+    rdap = {"198.41.0.4": {"registrant_name": "MICROSOFT CANADA INC", "registrant_country": "CA"}}
+    at = Attributor(REG, SmallTable(), rdap=rdap).attribute_address("198.41.0.4")
+    assert (at.operator, at.operator_jurisdiction, at.jurisdiction) == (
+        "microsoft-canada",
+        "CA",
+        "US",
+    )
+    assert at.confidence == 0.6

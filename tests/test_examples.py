@@ -22,6 +22,7 @@ from dns.rdtypes.ANY.MX import MX
 from dns.rdtypes.ANY.NS import NS
 
 from sovaudit.attribute.asntable import AsnTable, package_data_dir
+from sovaudit.attribute.registry import default_registry
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.demo.run import DEMO_INVENTORY, DEMO_ZONES, run_demo
 from sovaudit.inventory import load_inventory
@@ -358,8 +359,6 @@ def test_demo_broken_cases_are_broken_the_intended_way(demo_ns: LoopbackNameserv
 def test_demo_unknown_network_is_in_no_registry(asn_table: AsnTable) -> None:
     # The demo shows what an unattributable network looks like; if the registry learns AS22951,
     # pick another unlisted ASN for musee.example so the demo keeps that case.
-    from sovaudit.attribute.registry import default_registry
-
     assert asn_table.name_of(22951) is not None
     assert default_registry().by_asn(22951) is None
 

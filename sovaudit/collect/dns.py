@@ -44,8 +44,12 @@ class ResolverAddress:
 
     host: str
     port: int = 53
+    # A stable name for evidence and reports (the demo's loopback port changes every run).
+    label: str | None = None
 
     def __str__(self) -> str:
+        if self.label is not None:
+            return self.label
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,20 +27,6 @@ def run_demo(
         DEMO_INVENTORY.read_text(encoding="utf-8"), "sovaudit/demo/inventory.yaml"
     )
     with LoopbackNameserver.from_zone_dir(DEMO_ZONES) as ns:
-        options = ScanOptions(resolvers=(ResolverAddress(*ns.address),), timeout=2.0, retries=1)
-        result = scan(inventory, options, now=now, on_done=on_done)
-    return _label_resolver(result, ns.spec)
-
-
-def _label_resolver(result: Scan, spec: str) -> Scan:
-    endpoints = tuple(
-        replace(
-            e,
-            records=tuple(
-                replace(r, resolver=DEMO_RESOLVER_LABEL if r.resolver == spec else r.resolver)
-                for r in e.records
-            ),
-        )
-        for e in result.endpoints
-    )
-    return replace(result, endpoints=endpoints, resolvers=(DEMO_RESOLVER_LABEL,))
+        resolver = ResolverAddress(*ns.address, label=DEMO_RESOLVER_LABEL)
+        options = ScanOptions(resolvers=(resolver,), timeout=2.0, retries=1)
+        return scan(inventory, options, now=now, on_done=on_done)

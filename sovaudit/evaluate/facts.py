@@ -56,7 +56,6 @@ class EndpointFacts:
     __slots__ = (
         "attributed",
         "data_classes",
-        "endpoint",
         "endpoint_status",
         "host",
         "layer",
@@ -65,7 +64,6 @@ class EndpointFacts:
     )
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
         self.layer: str = endpoint.layer.value
         self.data_classes: tuple[str, ...] = tuple(c.value for c in endpoint.data_classes)
         self.host = endpoint.host
