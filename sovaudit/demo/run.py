@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sovaudit.collect.dns import ResolverAddress
@@ -30,3 +30,20 @@ def run_demo(
         resolver = ResolverAddress(*ns.address, label=DEMO_RESOLVER_LABEL)
         options = ScanOptions(resolvers=(resolver,), timeout=2.0, retries=1)
         return scan(inventory, options, now=now, on_done=on_done)
+
+
+# The committed example reports (reports/) are rendered at this fixed instant so that they only
+# change when the code, the datasets or the demo zones do.
+REPORTS_NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+
+
+def render_demo_reports(now: datetime = REPORTS_NOW) -> dict[str, str]:
+    """The example reports under reports/: file name -> text (Markdown and HTML, fr and en)."""
+    from sovaudit.report import render
+
+    result = run_demo(now=now)
+    return {
+        f"demo.{lang}.{ext}": render(result, fmt, lang=lang, now=now)
+        for lang in ("en", "fr")
+        for fmt, ext in (("md", "md"), ("html", "html"))
+    }
