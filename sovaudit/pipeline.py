@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sovaudit import __version__
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
 from sovaudit.collect.endpoints import collect_all
+from sovaudit.enrich import NetworkAnswers
+from sovaudit.enrich import fetch as fetch_network
 from sovaudit.errors import ResolverError
 from sovaudit.inventory import Inventory
 from sovaudit.models import AcceptedRisk, Dataset, Endpoint, Scan, Status, Target
@@ -40,6 +42,9 @@ class ScanOptions:
     default_rules: bool = True
     skip_rules: tuple[str, ...] = ()
     attribute: bool = True
+    asn_sources: tuple[str, ...] = ("offline",)
+    rdap_url: str | None = None
+    use_cache: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -101,15 +106,18 @@ def analyse(
     accepted: Sequence[AcceptedRisk] = (),
     today: date,
     ruleset: RuleSet | None = None,
+    network: NetworkAnswers | None = None,
 ) -> tuple[list[Endpoint], list[Dataset]]:
-    """Attribute and evaluate collected endpoints (pure, offline). Returns datasets used."""
+    """Attribute and evaluate collected endpoints (pure given ``network``). Returns datasets."""
     from sovaudit.attribute.engine import Attributor
     from sovaudit.evaluate import evaluate
 
     datasets: list[Dataset] = []
     out = list(endpoints)
     if options.attribute:
-        attributor = Attributor.default()
+        attributor = Attributor.default(
+            cymru=network.cymru if network else None, rdap=network.rdap if network else None
+        )
         out = [attributor.attribute_endpoint(e) for e in out]
         datasets.extend(attributor.datasets())
     rules = ruleset if ruleset is not None else load_ruleset(options)
@@ -146,6 +154,7 @@ def build_scan(
             "rules": [str(p) for p in options.rule_paths],
             "default_rules": options.default_rules,
             "skip_rules": list(options.skip_rules),
+            "asn_sources": list(options.asn_sources),
         },
     )
 
@@ -187,10 +196,33 @@ def scan(
         )
         partial = build_scan(inventory, options, analysed, datasets, started=started, partial=True)
         raise ScanInterrupted(partial) from None
+    network = network_answers(done, options)
     analysed, datasets = analyse(
-        done, options, accepted=inventory.accepted, today=started.date(), ruleset=ruleset
+        done,
+        options,
+        accepted=inventory.accepted,
+        today=started.date(),
+        ruleset=ruleset,
+        network=network,
     )
     return build_scan(inventory, options, analysed, datasets, started=started)
+
+
+def network_answers(endpoints: Sequence[Endpoint], options: ScanOptions) -> NetworkAnswers | None:
+    """Team Cymru / RDAP answers when ``--asn-source`` asks for them (None: offline only)."""
+    if options.asn_sources == ("offline",) or not options.attribute:
+        return None
+    from sovaudit.collect.cache import NullCache, SqliteCache
+
+    cache = SqliteCache() if options.use_cache else NullCache()
+    return fetch_network(
+        endpoints,
+        options.asn_sources,
+        resolver=options.resolvers[0],
+        timeout=options.timeout,
+        rdap_url=options.rdap_url,
+        cache=cache,
+    )
 
 
 def _target_key(t: Target) -> tuple[str, str, str, str]:

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sovaudit.cli.app import app
 from sovaudit.cli.common import err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
+from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
 from sovaudit.history import append as append_history
 from sovaudit.inventory import load_inventory
@@ -155,7 +156,26 @@ def scan(
     history: Annotated[
         Path | None, typer.Option(help="SQLite file: append this scan's counts to it.")
     ] = None,
+    asn_source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--asn-source",
+            help="IP -> ASN sources in order: offline (default), cymru (DNS), rdap; repeatable.",
+        ),
+    ] = None,
+    rdap_url: Annotated[
+        str | None, typer.Option(help="RDAP base URL instead of the registries' bootstrap.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the Cymru/RDAP cache.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="Scan only slice K of N (by organization, stable); merge with 'sovaudit merge'."
+        ),
+    ] = None,
 ) -> None:
     """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
 
@@ -164,6 +184,7 @@ def scan(
     from sovaudit.baseline import ResolvedFinding, load_scan, mark_against
     from sovaudit.cli.ci_cmd import parse_severity
     from sovaudit.i18n import detect_lang
+    from sovaudit.shard import parse_shard, shard_inventory
 
     language = _check_lang(lang) if lang else detect_lang()
     formats_, out = output_plan(output, formats)
@@ -172,6 +193,9 @@ def scan(
     if new_threshold is not None and baseline is None:
         raise UserError("--fail-on-new needs --baseline")
     inv = load_inventory(inventory)
+    slice_ = parse_shard(shard) if shard is not None else None
+    if slice_ is not None:
+        inv = shard_inventory(inv, slice_)
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
     options = ScanOptions(
@@ -183,6 +207,9 @@ def scan(
         rule_paths=tuple(rules or ()),
         default_rules=not no_default_rules,
         skip_rules=tuple(skip_rule or ()),
+        asn_sources=check_sources(asn_source or ()),
+        rdap_url=rdap_url,
+        use_cache=not no_cache,
     )
     load_ruleset(options)  # a broken rule pack is a usage error before any query
     alive = check_resolvers(options)
@@ -197,6 +224,9 @@ def scan(
             result = run_scan(inv, options, now=now, on_done=advance, resume=previous)
         except ScanInterrupted as exc:
             result, interrupted = exc.partial, True
+    if slice_ is not None:
+        # Recorded so that 'sovaudit merge' can check it has every K of one N.
+        result = replace(result, options={**result.options, "shard": str(slice_)})
     resolved: list[ResolvedFinding] = []
     if base is not None:
         result, resolved = mark_against(result, base)

@@ -1,0 +1,97 @@
+"""Network sources for attribution beyond the offline table: Team Cymru over DNS and RDAP.
+
+Both are opt-in (``--asn-source cymru``, ``--asn-source rdap``): a plain scan sends only the DNS
+questions of the endpoints themselves. Cymru goes through the scan's own resolvers; RDAP through
+the registries' bootstrap or ``--rdap-url``. Answers are cached (``--no-cache`` disables it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sovaudit.collect.cache import Cache
+from sovaudit.collect.dns import ResolverAddress
+from sovaudit.errors import UserError
+from sovaudit.models import Endpoint
+
+ASN_SOURCES = ("offline", "cymru", "rdap")
+
+
+def check_sources(sources: Sequence[str]) -> tuple[str, ...]:
+    """Validate ``--asn-source`` values (ordered, no duplicates); default: offline only."""
+    out: list[str] = []
+    for s in sources:
+        if s not in ASN_SOURCES:
+            raise UserError(f"--asn-source: unknown source {s!r} (valid: {', '.join(ASN_SOURCES)})")
+        if s not in out:
+            out.append(s)
+    return tuple(out) or ("offline",)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkAnswers:
+    cymru: Mapping[str, object]
+    rdap: Mapping[str, object]
+
+
+def public_addresses(endpoints: Sequence[Endpoint]) -> list[str]:
+    """Every distinct global unicast address of the scan, in a stable order."""
+    seen: dict[str, None] = {}
+    for e in endpoints:
+        for a in e.addresses:
+            try:
+                if ipaddress.ip_address(a).is_global:
+                    seen.setdefault(a, None)
+            except ValueError:
+                continue
+    return sorted(seen)
+
+
+def fetch(
+    endpoints: Sequence[Endpoint],
+    sources: Sequence[str],
+    *,
+    resolver: ResolverAddress,
+    timeout: float,
+    rdap_url: str | None,
+    cache: Cache | None,
+) -> NetworkAnswers:
+    """Ask the network sources named in ``sources`` about the scan's addresses."""
+    from sovaudit.attribute.asntable import AsnTable
+    from sovaudit.attribute.registry import default_registry
+
+    addresses = public_addresses(endpoints)
+    table = AsnTable.default()
+    cymru: dict[str, object] = {}
+    if "cymru" in sources and addresses:
+        from sovaudit.collect.asn import cymru_lookup
+
+        # Cymru first in the order: ask for everything; after offline: only what it missed.
+        first = sources.index("cymru") < sources.index("offline") if "offline" in sources else True
+        wanted = addresses if first else [a for a in addresses if table.lookup(a) is None]
+        if wanted:
+            answers = asyncio.run(
+                cymru_lookup(wanted, (resolver.host, resolver.port), timeout=timeout, cache=cache)
+            )
+            cymru = {ip: r for ip, r in answers.items() if r is not None}
+    rdap: dict[str, object] = {}
+    if "rdap" in sources and addresses:
+        from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
+
+        registry = default_registry()
+
+        def known(ip: str) -> bool:
+            match = table.lookup(ip)
+            asn = getattr(cymru.get(ip), "asn", None) or (match.asn if match else None)
+            return asn is not None and registry.by_asn(int(asn)) is not None
+
+        wanted = [a for a in addresses if not known(a)]
+        if wanted:
+            answers_rdap = asyncio.run(
+                rdap_lookup_many(wanted, rdap_url=rdap_url, timeout=max(timeout, 5.0), cache=cache)
+            )
+            rdap = {ip: r for ip, r in answers_rdap.items() if isinstance(r, RdapResult)}
+    return NetworkAnswers(cymru=cymru, rdap=rdap)
