@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,25 +13,87 @@ from sovaudit import __version__
 from sovaudit.cli.app import app
 from sovaudit.errors import SovauditError
 
-__all__ = ["app", "main"]
+__all__ = ["CONFIG_META", "app", "main"]
+
+# Where the root callback leaves the loaded configuration for `sovaudit config show`.
+CONFIG_META = "sovaudit.config"
 
 
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"sovaudit {__version__}")
+        for line in dataset_versions():
+            typer.echo(line)
         raise typer.Exit()
+
+
+def dataset_versions() -> list[str]:
+    """One line per dataset a scan would use today: IP -> ASN table, registry, rule packs.
+
+    A dataset that cannot be loaded is reported as such: ``--version`` is what a user runs when
+    something is wrong, so it must not fail itself.
+    """
+    from sovaudit.attribute.asntable import AsnTable
+    from sovaudit.attribute.registry import default_registry
+    from sovaudit.evaluate import load_rules
+
+    lines: list[str] = []
+    try:
+        asn = AsnTable.default().dataset
+        lines.append(f"IP -> ASN table / table IP -> ASN: {asn.name} {asn.version} ({asn.date})")
+    except SovauditError as exc:
+        lines.append(f"IP -> ASN table / table IP -> ASN: unavailable ({exc})")
+    try:
+        registry = default_registry()
+        lines.append(
+            f"provider registry / registre des fournisseurs: {registry.version} "
+            f"(reviewed / revu {registry.reviewed})"
+        )
+    except SovauditError as exc:
+        lines.append(f"provider registry / registre des fournisseurs: unavailable ({exc})")
+    try:
+        lines.extend(
+            f"rule pack / règles {pack.name}: {pack.version} ({pack.date})"
+            for pack in load_rules().datasets()
+        )
+    except SovauditError as exc:
+        lines.append(f"rule packs / règles: unavailable ({exc})")
+    return lines
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and the dataset versions, and exit.",
         ),
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            # The backslash keeps Rich markup from eating "[tool.sovaudit]".
+            help="Configuration file (default: $SOVAUDIT_CONFIG, ./sovaudit.toml, "
+            "or \\[tool.sovaudit] in ./pyproject.toml).",
+        ),
+    ] = None,
 ) -> None:
     """Audit the data sovereignty of public services."""
+    if ctx.resilient_parsing:  # shell completion: never fail on a configuration file
+        return
+    from sovaudit.config import default_map, load_config
+
+    # Loaded before the subcommand parses its options: its defaults come from this map, so an
+    # option given on the command line still wins over the file and the environment.
+    settings = load_config(config, environ=os.environ)
+    ctx.default_map = default_map(settings, ctx.command)
+    ctx.meta[CONFIG_META] = settings
 
 
 # Each module registers its commands on `app` when imported.
@@ -37,7 +101,10 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
     ci_cmd,
     data_cmd,
     demo_cmd,
+    config_cmd,
+    explain_cmd,
     lookup_cmd,
+    merge_cmd,
     report_cmd,
     rules_cmd,
     scan_cmd,

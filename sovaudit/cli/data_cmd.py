@@ -52,7 +52,10 @@ def dataset_rows() -> list[dict[str, Any]]:
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Print the datasets in use: name, version, date, source, licence, rows, file."""
+    """Print the datasets in use: name, version, date, source, licence, rows, file.
+
+    Example: sovaudit data info --json
+    """
     rows = dataset_rows()
     if as_json:
         # Plain print: JSON must reach stdout byte for byte, without Rich wrapping.
@@ -93,7 +96,10 @@ def update(
         bool, typer.Option("--reset", help="Drop the user copy and use the packaged table.")
     ] = False,
 ) -> None:
-    """Rebuild the IP -> ASN table from a newer dataset into the user data directory."""
+    """Rebuild the IP -> ASN table from a newer dataset into the user data directory.
+
+    Example: sovaudit data update --from asn-ipv4.csv --date 2026-11-01
+    """
     if reset:
         removed = reset_user_table()
         err_console.print(

@@ -161,6 +161,8 @@ def lookup(
     """Who operates a host, an address or an AS, its ultimate parent and jurisdiction.
 
     Qui exploite un hôte, une adresse ou un AS, sa société mère ultime et sa juridiction.
+
+    Example: sovaudit lookup 20.190.128.1 ; sovaudit lookup AS5769 --json
     """
     language = lang or detect_lang()
     if language not in LANGS:
