@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sovaudit.collect.cache import Cache
 from sovaudit.collect.dns import ResolverAddress
 from sovaudit.errors import UserError
-from sovaudit.models import Endpoint
+from sovaudit.models import Endpoint, Layer
 
 ASN_SOURCES = ("offline", "cymru", "rdap")
 
@@ -35,6 +36,7 @@ def check_sources(sources: Sequence[str]) -> tuple[str, ...]:
 class NetworkAnswers:
     cymru: Mapping[str, object]
     rdap: Mapping[str, object]
+    domain_rdap: Mapping[str, Any] = field(default_factory=dict)  # domain -> registrar answer
 
 
 def public_addresses(endpoints: Sequence[Endpoint]) -> list[str]:
@@ -58,6 +60,7 @@ def fetch(
     timeout: float,
     rdap_url: str | None,
     cache: Cache | None,
+    registrars: bool = False,
 ) -> NetworkAnswers:
     """Ask the network sources named in ``sources`` about the scan's addresses."""
     from sovaudit.attribute.asntable import AsnTable
@@ -66,6 +69,7 @@ def fetch(
     addresses = public_addresses(endpoints)
     table = AsnTable.default()
     cymru: dict[str, object] = {}
+    sources = tuple(sources)
     if "cymru" in sources and addresses:
         from sovaudit.collect.asn import cymru_lookup
 
@@ -94,4 +98,18 @@ def fetch(
                 rdap_lookup_many(wanted, rdap_url=rdap_url, timeout=max(timeout, 5.0), cache=cache)
             )
             rdap = {ip: r for ip, r in answers_rdap.items() if isinstance(r, RdapResult)}
-    return NetworkAnswers(cymru=cymru, rdap=rdap)
+    domain_rdap: dict[str, Any] = {}
+    if registrars:
+        from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
+
+        domains = sorted({e.host for e in endpoints if e.layer is Layer.DOMAIN})
+        if domains:
+            # Errors are kept: the registrar then becomes "unknown" with the reason.
+            domain_rdap = dict(
+                asyncio.run(
+                    domain_rdap_lookup_many(
+                        domains, rdap_url=rdap_url, timeout=max(timeout, 5.0), cache=cache
+                    )
+                )
+            )
+    return NetworkAnswers(cymru=cymru, rdap=rdap, domain_rdap=domain_rdap)

@@ -20,7 +20,16 @@ from sovaudit.enrich import NetworkAnswers
 from sovaudit.enrich import fetch as fetch_network
 from sovaudit.errors import ResolverError
 from sovaudit.inventory import Inventory
-from sovaudit.models import AcceptedRisk, Dataset, Endpoint, Scan, Status, Target
+from sovaudit.models import (
+    AcceptedRisk,
+    Dataset,
+    Endpoint,
+    Layer,
+    Scan,
+    SourceLocation,
+    Status,
+    Target,
+)
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -45,6 +54,7 @@ class ScanOptions:
     asn_sources: tuple[str, ...] = ("offline",)
     rdap_url: str | None = None
     use_cache: bool = True
+    probes: tuple[str, ...] = ()  # opt-in network probes beyond DNS: "web", "rdap"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,11 +125,23 @@ def analyse(
     datasets: list[Dataset] = []
     out = list(endpoints)
     if options.attribute:
+        from sovaudit.attribute.domain import attribute_domain, default_domain_table
+
         attributor = Attributor.default(
             cymru=network.cymru if network else None, rdap=network.rdap if network else None
         )
-        out = [attributor.attribute_endpoint(e) for e in out]
+        registrars = network.domain_rdap if network else {}
+        out = [
+            e
+            if e.layer is Layer.DOMAIN and e.status is Status.SKIPPED
+            else attribute_domain(e, rdap=registrars.get(e.host))
+            if e.layer is Layer.DOMAIN
+            else attributor.attribute_endpoint(e)
+            for e in out
+        ]
         datasets.extend(attributor.datasets())
+        if any(e.layer is Layer.DOMAIN for e in out):
+            datasets.append(default_domain_table().dataset())
     rules = ruleset if ruleset is not None else load_ruleset(options)
     datasets.extend(rules.datasets())
     # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
@@ -155,6 +177,7 @@ def build_scan(
             "default_rules": options.default_rules,
             "skip_rules": list(options.skip_rules),
             "asn_sources": list(options.asn_sources),
+            "probes": list(options.probes),
         },
     )
 
@@ -188,6 +211,7 @@ def scan(
         if on_done is not None:
             on_done(endpoint)
 
+    done.extend(domain_endpoints(inventory))
     try:
         collect(todo, options, on_done=record)
     except KeyboardInterrupt:
@@ -208,9 +232,22 @@ def scan(
     return build_scan(inventory, options, analysed, datasets, started=started)
 
 
+def domain_endpoints(inventory: Inventory) -> list[Endpoint]:
+    """One ``domain`` endpoint per inventory domain: who controls the name itself."""
+    from sovaudit.attribute.domain import domain_endpoint
+
+    return [
+        domain_endpoint(
+            org.id, org.name, dom.name, org.data_classes, SourceLocation(inventory.path, dom.line)
+        )
+        for org in inventory.organizations
+        for dom in org.domains
+    ]
+
+
 def network_answers(endpoints: Sequence[Endpoint], options: ScanOptions) -> NetworkAnswers | None:
-    """Team Cymru / RDAP answers when ``--asn-source`` asks for them (None: offline only)."""
-    if options.asn_sources == ("offline",) or not options.attribute:
+    """Cymru / RDAP answers when ``--asn-source`` or ``--probe rdap`` ask (None: offline only)."""
+    if not options.attribute or (options.asn_sources == ("offline",) and not options.probes):
         return None
     from sovaudit.collect.cache import NullCache, SqliteCache
 
@@ -222,6 +259,7 @@ def network_answers(endpoints: Sequence[Endpoint], options: ScanOptions) -> Netw
         timeout=options.timeout,
         rdap_url=options.rdap_url,
         cache=cache,
+        registrars="rdap" in options.probes,
     )
 
 

@@ -7,8 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from sovaudit.demo.nameserver import LoopbackNameserver
+
+# In CI, property tests explore the same examples every run: a failure is reproducible, and a
+# green run is not luck. Locally they stay random to keep finding new cases.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 DATA = Path(__file__).parent / "data"
 ZONES = DATA / "zones"

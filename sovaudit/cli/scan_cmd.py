@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,6 +169,14 @@ def scan(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write the Cymru/RDAP cache.")
     ] = False,
+    probe: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--probe",
+            help="Opt-in probes beyond DNS: rdap (domain registrars), web (TLS, HTTP, third "
+            "parties); repeatable.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     shard: Annotated[
         str | None,
@@ -210,6 +218,7 @@ def scan(
         asn_sources=check_sources(asn_source or ()),
         rdap_url=rdap_url,
         use_cache=not no_cache,
+        probes=check_probes(probe or ()),
     )
     load_ruleset(options)  # a broken rule pack is a usage error before any query
     alive = check_resolvers(options)
@@ -249,6 +258,8 @@ def scan(
         now=now,
         inventory_path=Path(inventory) if inventory != "-" else None,
     )
+    if interrupted and out is not None and "json" not in formats_:
+        written.append(_write_partial_evidence(result, out, written))
     if history is not None and not interrupted:
         append_history(history, result)
     if not quiet:
@@ -262,6 +273,23 @@ def scan(
         error("interrupted: partial evidence written; continue with --resume")
         raise typer.Exit(130)
     raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
+
+
+def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Path:
+    """Write the JSON evidence of an interrupted scan, whatever formats were asked for.
+
+    ``--resume`` reads JSON only: an interrupted ``-o report.html`` must not lose the work done.
+    """
+    from sovaudit.report import render, write_atomic
+
+    report = written[0] if written else out
+    path = (
+        out / "report.partial.json"
+        if report.parent == out
+        else report.with_name(f"{report.stem}.partial.json")
+    )
+    write_atomic(path, render(result, "json", lang="en", now=datetime.now(UTC)))
+    return path
 
 
 def exit_code(
@@ -319,6 +347,16 @@ def _term_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+PROBES = ("rdap", "web")
+
+
+def check_probes(values: Sequence[str]) -> tuple[str, ...]:
+    for value in values:
+        if value not in PROBES:
+            raise UserError(f"--probe: unknown probe {value!r} (valid: {', '.join(PROBES)})")
+    return tuple(dict.fromkeys(values))
 
 
 def _check_lang(lang: str) -> str:
