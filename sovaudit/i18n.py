@@ -181,6 +181,113 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "No service was scanned",
         "fr": "Aucun service n'a été analysé",
     },
+    # Headline when some services could not be attributed: "... (2 not attributed)".
+    "headline_unattributed_one": {"en": " (1 not attributed)", "fr": " (1 non attribué)"},
+    "headline_unattributed": {
+        "en": " ({n} not attributed)",
+        "fr": " ({n} non attribués)",
+    },
+    "headline_class_single_unattributed": {
+        "en": "The only service holding {cls} could not be attributed",
+        "fr": "Le seul service qui détient {cls} n'a pas pu être attribué",
+    },
+    "headline_all_single_unattributed": {
+        "en": "The only service scanned could not be attributed",
+        "fr": "Le seul service analysé n'a pas pu être attribué",
+    },
+    # Rules, compact findings table, evidence once per endpoint.
+    "rules_matched": {"en": "Rules that matched", "fr": "Règles déclenchées"},
+    "rule_counts": {
+        "en": "Findings: {n}; accepted: {accepted}",
+        "fr": "Constats : {n}; acceptés : {accepted}",
+    },
+    "rule_counts_new": {"en": "; new: {n}", "fr": "; nouveaux : {n}"},
+    "title_col": {"en": "Title", "fr": "Titre"},
+    "triggered": {"en": "Triggered", "fr": "Déclenche"},
+    "same_chain_as": {
+        "en": "Same evidence chain as for",
+        "fr": "Même chaîne de preuve que pour",
+    },
+    "more_findings": {
+        "en": "{n} more findings (least severe): see the HTML, CSV or JSON report.",
+        "fr": "{n} autres constats (les moins graves) : voir le rapport HTML, CSV ou JSON.",
+    },
+    "more_findings_html": {
+        "en": "{n} more findings (least severe): see the CSV, SARIF or JSON report.",
+        "fr": "{n} autres constats (les moins graves) : voir le rapport CSV, SARIF ou JSON.",
+    },
+    "more_endpoints": {
+        "en": "{n} more endpoints: see the HTML or JSON report.",
+        "fr": "{n} autres points d'accès : voir le rapport HTML ou JSON.",
+    },
+    "more_endpoints_html": {
+        "en": "{n} more endpoints: see the JSON evidence file.",
+        "fr": "{n} autres points d'accès : voir le fichier de preuves JSON.",
+    },
+    "control_chain": {"en": "control chain", "fr": "chaîne de contrôle"},
+    "control_chains": {
+        "en": "Control chains (operator to ultimate parent)",
+        "fr": "Chaînes de contrôle (de l'exploitant à la société mère ultime)",
+    },
+    "sources": {"en": "Sources", "fr": "Sources"},
+    "more_rows": {
+        "en": "{n} more rows: see the HTML or JSON report.",
+        "fr": "{n} autres lignes : voir le rapport HTML ou JSON.",
+    },
+    "more_items": {
+        "en": "{n} more: see the findings table.",
+        "fr": "{n} de plus : voir le tableau des constats.",
+    },
+    "more_resolved": {
+        "en": "{n} more: see the evidence file (options.baseline.resolved).",
+        "fr": "{n} de plus : voir le fichier de preuves (options.baseline.resolved).",
+    },
+    "evidence_note": {
+        "en": "Each chain goes from the DNS record to the jurisdiction of the ultimate parent, "
+        "with the source of every step, and lists the rules it triggered.",
+        "fr": "Chaque chaîne va de l'enregistrement DNS à la juridiction de la société mère "
+        "ultime, avec la source de chaque étape, et indique les règles qu'elle a déclenchées.",
+    },
+    # Baseline (CI): new and resolved findings.
+    "baseline": {"en": "Baseline", "fr": "Référence"},
+    "new_since_baseline": {"en": "New since the baseline", "fr": "Nouveau depuis la référence"},
+    "new_count": {
+        "en": "{n} new findings since the baseline {file} ({date}); {resolved} resolved.",
+        "fr": "{n} nouveaux constats depuis la référence {file} ({date}); {resolved} résolus.",
+    },
+    "no_new": {
+        "en": "No new finding since the baseline.",
+        "fr": "Aucun nouveau constat depuis la référence.",
+    },
+    "resolved_title": {"en": "Resolved since the baseline", "fr": "Résolus depuis la référence"},
+    "no_resolved": {
+        "en": "No finding of the baseline was resolved.",
+        "fr": "Aucun constat de la référence n'a été résolu.",
+    },
+    # History chart.
+    "history": {"en": "History", "fr": "Historique"},
+    "history_chart": {
+        "en": "Share of endpoints under foreign and US control over time",
+        "fr": "Part des points d'accès sous contrôle étranger et américain au fil du temps",
+    },
+    "history_desc": {
+        "en": "{n} scans from {first} to {last}: foreign control from {f0}% to {f1}%, "
+        "US control from {u0}% to {u1}%.",
+        "fr": "{n} analyses du {first} au {last} : contrôle étranger de {f0} % à {f1} %, "
+        "contrôle américain de {u0} % à {u1} %.",
+    },
+    "history_date": {"en": "Scan date", "fr": "Date de l'analyse"},
+    "foreign_share": {"en": "Foreign control (%)", "fr": "Contrôle étranger (%)"},
+    "us_share": {"en": "US control (%)", "fr": "Contrôle américain (%)"},
+    "history_more": {
+        "en": "Last {n} scans of {total}.",
+        "fr": "Les {n} dernières analyses sur {total}.",
+    },
+    # Dataset credits (CC BY 4.0 asks for attribution).
+    "dataset_credit": {
+        "en": "The IP to AS table is licensed CC BY 4.0 and built from data by:",
+        "fr": "La table IP vers AS est sous licence CC BY 4.0 et tirée des données de :",
+    },
     # SARIF
     "sarif_message": {
         "en": "{title} ({host}, {service}, {organization})",
@@ -246,6 +353,34 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
     "resolved": {"en": "resolved", "fr": "résolu"},
 }
 
+# Evidence step names written by the attribution and rule engines.
+STEP_LABELS: dict[str, dict[str, str]] = {
+    "record": {"en": "record", "fr": "enregistrement"},
+    "address": {"en": "address", "fr": "adresse"},
+    "asn": {"en": "AS", "fr": "AS"},
+    "operator": {"en": "operator", "fr": "exploitant"},
+    "entity": {"en": "entity", "fr": "entité"},
+    "parent": {"en": "parent", "fr": "société mère"},
+    "jurisdiction": {"en": "jurisdiction", "fr": "juridiction"},
+    "rule": {"en": "rule", "fr": "règle"},
+    "pattern": {"en": "name pattern", "fr": "motif de nom"},
+    "rdap": {"en": "RDAP", "fr": "RDAP"},
+    "spf-include": {"en": "SPF include", "fr": "inclusion SPF"},
+    "token": {"en": "verification token", "fr": "jeton de vérification"},
+    "via": {"en": "via", "fr": "par"},
+    "attribution": {"en": "attribution", "fr": "attribution"},
+    "endpoint": {"en": "endpoint", "fr": "point d'accès"},
+    "spf": {"en": "SPF", "fr": "SPF"},
+    "dkim": {"en": "DKIM", "fr": "DKIM"},
+    "mta-sts": {"en": "MTA-STS", "fr": "MTA-STS"},
+    "gateway-signal": {"en": "gateway signal", "fr": "indice de passerelle"},
+    "mailbox-signal": {"en": "mailbox signal", "fr": "indice de boîte aux lettres"},
+    "domain": {"en": "domain", "fr": "domaine"},
+    "suffix": {"en": "suffix", "fr": "suffixe"},
+    "registry": {"en": "registry", "fr": "registre"},
+    "registrar": {"en": "registrar", "fr": "bureau d'enregistrement"},
+}
+
 
 def check_lang(lang: str) -> str:
     """Return ``lang`` if it is a supported report language, else raise ValueError."""
@@ -288,6 +423,11 @@ def jurisdiction_label(code: str, lang: str) -> str:
 def status_label(status: str, lang: str) -> str:
     """Human label of an endpoint, attribution or baseline status."""
     return _label(STATUS_LABELS, status, lang)
+
+
+def step_label(step: str, lang: str) -> str:
+    """Human label of an evidence step name; unknown names (from the evidence file) as is."""
+    return _label(STEP_LABELS, step, lang)
 
 
 def detect_lang(environ: Mapping[str, str] | None = None) -> str:

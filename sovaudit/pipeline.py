@@ -34,6 +34,11 @@ from sovaudit.models import (
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
 
+# Layers whose endpoints the scan discovers rather than reads from the inventory.
+DISCOVERED_LAYERS = frozenset(
+    {Layer.REPORTING, Layer.COLLABORATION, Layer.SAAS, Layer.THIRD_PARTY}
+)
+
 # How long the start-up check waits for a resolver before the scan gives up on it (exit 2).
 PROBE_TIMEOUT = 1.5
 
@@ -50,6 +55,7 @@ class ScanOptions:
     rule_paths: tuple[Path, ...] = ()
     default_rules: bool = True
     skip_rules: tuple[str, ...] = ()
+    profile: str | None = None  # rule packs for a legal context; None: quebec
     attribute: bool = True
     asn_sources: tuple[str, ...] = ("offline",)
     rdap_url: str | None = None
@@ -105,7 +111,10 @@ def load_ruleset(options: ScanOptions) -> RuleSet:
     from sovaudit.evaluate import load_rules
 
     return load_rules(
-        options.rule_paths, include_default=options.default_rules, skip=options.skip_rules
+        options.rule_paths,
+        include_default=options.default_rules,
+        skip=options.skip_rules,
+        profile=options.profile,
     )
 
 
@@ -176,6 +185,7 @@ def build_scan(
             "rules": [str(p) for p in options.rule_paths],
             "default_rules": options.default_rules,
             "skip_rules": list(options.skip_rules),
+            "profile": options.profile or "quebec",
             "asn_sources": list(options.asn_sources),
             "probes": list(options.probes),
         },
@@ -203,7 +213,14 @@ def scan(
     if resume is not None:
         reused = {e.key: _strip(e) for e in resume.endpoints if e.status is not Status.UNKNOWN}
     wanted = {_target_key(t) for t in targets}
-    done: list[Endpoint] = [e for k, e in reused.items() if k in wanted]
+    orgs = {o.id for o in inventory.organizations}
+    # Endpoints a scan discovers (DMARC reporting, collaboration...) are not targets: keep the
+    # resumed ones of this inventory's organizations; a fresh collection replaces them below.
+    done: list[Endpoint] = [
+        e
+        for k, e in reused.items()
+        if k in wanted or (e.layer in DISCOVERED_LAYERS and e.organization in orgs)
+    ]
     todo = [t for t in targets if _target_key(t) not in reused]
 
     def record(endpoint: Endpoint) -> None:
@@ -214,13 +231,14 @@ def scan(
     done.extend(domain_endpoints(inventory))
     try:
         collect(todo, options, on_done=record)
+        done = list({e.key: e for e in done}.values())  # the latest endpoint of a key wins
+        network = network_answers(done, options)
     except KeyboardInterrupt:
         analysed, datasets = analyse(
             done, options, accepted=inventory.accepted, today=started.date(), ruleset=ruleset
         )
         partial = build_scan(inventory, options, analysed, datasets, started=started, partial=True)
         raise ScanInterrupted(partial) from None
-    network = network_answers(done, options)
     analysed, datasets = analyse(
         done,
         options,

@@ -59,7 +59,9 @@ def test_scan_writes_json_evidence_and_markdown(
     )
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "portail.sante.test" in md
-    assert "6 endpoints: 5 ok, 1 unknown, 0 skipped" in proc.stderr
+    # The 7th is the domain endpoint of sante.test: skipped, .test is a reserved TLD.
+    assert "7 endpoints: 5 ok, 1 unknown, 1 skipped" in proc.stderr
+    assert by_key[("sante.test", "domain")]["status"] == "skipped"
 
 
 def test_plain_list_from_stdin_to_stdout(nameserver: LoopbackNameserver) -> None:
@@ -68,6 +70,7 @@ def test_plain_list_from_stdin_to_stdout(nameserver: LoopbackNameserver) -> None
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {e["host"] for e in data["endpoints"]} == {"sante.test", "www.sante.test"}
+    assert {e["layer"] for e in data["endpoints"]} == {"web", "mail", "dns", "domain"}
 
 
 def test_bad_inventory_is_one_line_exit_2(tmp_path: Path) -> None:

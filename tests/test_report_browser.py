@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from sovaudit.models import DnsRecord
+from sovaudit.models import DnsRecord, EvidenceStep
 from sovaudit.report import render
 from sovaudit.report.jsonout import read_evidence
 
@@ -118,7 +118,12 @@ def test_hostile_report_in_headless_chromium(server: tuple[str, list[str], Path]
     assert hostile.organization == "cegep-hostile"
     record = DnsRecord(name="bait.example", type="TXT", rcode="NOERROR", answers=bait, ttl=1,
                        resolver="127.0.0.1:5353", timestamp="2026-11-25T12:00:00Z")
-    hostile = replace(hostile, records=(*hostile.records, record), reason=bait[0])
+    # Bait in an evidence chain (step names, values, sources and the rule id) and, with no
+    # attribution left, in the DNS records table that the report then shows.
+    steps = tuple(EvidenceStep(b, b, b) for b in bait)
+    finding = replace(hostile.findings[0], rule_id=bait[1], subject=bait[2], evidence=steps)
+    hostile = replace(hostile, records=(*hostile.records, record), reason=bait[0],
+                      attributions=(), findings=(*hostile.findings, finding))
     scan = replace(scan, endpoints=(scan.endpoints[0], hostile, *scan.endpoints[2:]))
     page = render(scan, "html", lang="en", now=NOW)
     (root / "report.html").write_text(page, encoding="utf-8")

@@ -102,3 +102,21 @@ def test_report_reproduces_what_scan_wrote(nameserver: LoopbackNameserver, tmp_p
     for fmt in FORMATS:
         name = f"report.{fmt}"
         assert (second / name).read_bytes() == (first / name).read_bytes(), name
+
+
+def test_report_with_history(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sovaudit import history
+
+    db = tmp_path / "h.sqlite"
+    scan = read_evidence(SAMPLE)
+    history.append(db, replace(scan, generated_at="2026-11-18T12:00:00Z"))
+    history.append(db, scan)
+    proc = run("report", str(SAMPLE), "-f", "md", "--lang", "en", "--history", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == render(scan, "md", lang="en", now=SCAN_TIME,
+                                 history=history.series(db))
+    assert "| `2026-11-18T12:00:00Z` | 6 | 33.3 | 33.3 |" in proc.stdout
+    proc = run("report", str(SAMPLE), "--history", str(tmp_path / "missing.sqlite"))
+    assert proc.returncode == 2 and "no such history database" in proc.stderr

@@ -22,6 +22,7 @@ from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+CREDIT_LINKS = {"https://db-ip.com", "https://www.routeviews.org/", "https://www.nro.net/"}
 REFERENCE_LINKS = {
     "https://www.law.cornell.edu/uscode/text/18/2713",
     "https://www.law.cornell.edu/uscode/text/18/2703",
@@ -106,7 +107,10 @@ def test_nothing_is_loaded_from_anywhere() -> None:
         if tag == "link":
             assert attrs == {"rel": "icon", "href": "data:,"}
     hrefs = {a["href"] for t, a in d.tags if t == "a"}
-    assert {h for h in hrefs if h and not h.startswith("#")} == REFERENCE_LINKS
+    assert {h for h in hrefs if h and not h.startswith("#")} == REFERENCE_LINKS | CREDIT_LINKS
+    # Every in-page link lands on an element of the page.
+    ids = {a["id"] for _, a in d.tags if a.get("id")}
+    assert {h[1:] for h in hrefs if h and h.startswith("#")} <= ids
     css = "".join(d.styles)
     assert "@import" not in css and "url(" not in css
 
@@ -162,14 +166,52 @@ def test_print_stylesheet_and_scan_facts() -> None:
         assert fact in text
 
 
-def test_evidence_chain_ends_with_the_rule() -> None:
+def test_evidence_chain_once_per_endpoint_with_the_rules_it_triggered() -> None:
     raw = html()
-    start = raw.index('<article id="e-4">')
+    # portail.santequebec.ca is the 4th endpoint in report order.
+    start = raw.index('<article class="ep" id="e-4">')
     block = raw[start:raw.index("</article>", start)]
-    steps = re.findall(r'<span class="step">([^<]*)</span>', block)
-    assert steps[:8] == ["record", "record", "address", "asn", "operator", "parent",
-                         "jurisdiction", "rule"]
-    assert "US-CLOUD-ACT-HOSTING" in block and "[ip-location-db asn 2026-11-01]" in block
+    steps = re.findall(r"<li><b>([^<]*)</b>", block)
+    assert steps[:5] == ["record", "record", "address", "AS", "control chain"]
+    assert "<small>[1]</small>" in block  # the source, by its number in the legend
+    triggered = re.findall(r'<a href="#(rule-\d+)">([^<]*)</a>', block)
+    assert [rid for _, rid in triggered] == [
+        "QC-HEALTH-INFO", "US-CLOUD-ACT-HOSTING", "NO-COMITY-CANADA"]
+    # The control chain and the sources are printed once, after the endpoints.
+    control = re.search(r'<a href="#(ctl-\d+)">C\d+</a> Microsoft Corporation', block)
+    assert control is not None
+    ctl = raw[raw.index(f'id="{control.group(1)}"'):]
+    ctl = ctl[: ctl.index("</div>")]
+    assert re.findall(r"<li><b>([^<]*)</b>", ctl) == [
+        "operator", "parent", "jurisdiction"]
+    assert "<li><code>ip-location-db asn 2026-11-01</code></li>" in raw
+
+
+def test_rules_once_and_compact_findings_table() -> None:
+    raw = html()
+    assert raw.count("No source identified who operates this endpoint") == 1
+    d = doc()
+    rule_ids = [a["id"] for t, a in d.tags if t == "article" and (a.get("id") or "").startswith(
+        "rule-")]
+    assert len(rule_ids) == 8  # one per distinct rule id of the sample
+    body = raw[raw.index("<tbody>", raw.index('id="findings-table"')):]
+    body = body[: body.index("</tbody>")]
+    assert body.count("<tr>") == 10
+    first = body.split("<tr>")[1]
+    assert 'href="#rule-1">QC-HEALTH-INFO</a>' in first
+    assert 'href="#e-4">portail.santequebec.ca</a>' in first
+    assert '<span class="badge badge-new">new</span>' in first
+
+
+def test_french_step_labels_and_dataset_credit() -> None:
+    raw = html("fr")
+    steps = set(re.findall(r"<li><b>([^<]*)</b>", raw))
+    assert {"enregistrement", "adresse", "exploitant", "société mère", "juridiction",
+            "chaîne de contrôle", "motif de nom"} <= steps
+    assert not {"record", "address", "operator", "parent", "jurisdiction"} & steps
+    for lang in ("fr", "en"):
+        assert '<a href="https://db-ip.com">IP Geolocation by DB-IP</a>' in html(lang)
+    assert ">RouteViews</a>" in raw and ">NRO</a>" in raw and "CC BY 4.0" in raw
 
 
 def test_large_inventories_keep_charts_readable() -> None:

@@ -27,7 +27,8 @@ from markdown_it import MarkdownIt  # noqa: E402
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-ALLOWED_LINKS = {
+CREDIT_LINKS = {"https://db-ip.com", "https://www.routeviews.org/", "https://www.nro.net/"}
+ALLOWED_LINKS = CREDIT_LINKS | {
     "https://www.law.cornell.edu/uscode/text/18/2713",
     "https://www.law.cornell.edu/uscode/text/18/2703",
     "https://www.law.cornell.edu/uscode/text/18/2709",
@@ -106,30 +107,55 @@ def test_summary_tables_and_sections() -> None:
     assert "| United States (US) | 2 |" in text
     assert "| Québec (public) (CA-QC) | 2 |" in text
     assert "| Santé Québec | 3 | 2 | 2 |" in text
-    positions = [text.index(h) for h in ("### Critical (3)", "### Medium (4)", "### Info (2)")]
+    # One compact row per finding, most severe first, with the control chain and the badges.
+    assert (
+        "| Critical | `US-CLOUD-ACT-MAIL` | Santé Québec | `santequebec.ca` | mail | Microsoft 365 "
+        "\\/ Exchange Online | Microsoft Corporation | United States (US) | accepted risk\\, "
+        "unchanged |" in text
+    )
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "` | " in line
+            and line.split(" | ")[0][2:] in ("Critical", "Medium", "Low", "Info")]
+    assert len(rows) == 10
+    # Each rule's rationale and references once, whatever the number of its findings.
+    assert text.count("No source identified who operates this endpoint") == 1
+    assert text.count("### `UNKNOWN-OPERATOR` Operator could not be attributed") == 1
+    assert "**Medium** · Findings: 2; accepted: 0" in text
+    positions = [text.index(h) for h in ("## Findings", "## Rules that matched",
+                                         "## Evidence chains", "### Control chains",
+                                         "### Sources", "## About this scan")]
     assert positions == sorted(positions)
     assert "exposure analysis, not legal advice" in text
     assert "| ip\\-location\\-db\\/asn | `2026.11.01` | `2026-11-01` | CC BY 4\\.0 |" in text
     assert "- **Resolvers**: `127.0.0.1:5353`" in text
     assert "- **Scan date**: `2026-11-25T12:00:00Z`" in text
     assert "- **Report rendered**: `2026-11-25T13:00:00Z`" in text
-    assert text.count("<details>") == text.count("</details>") > 6
+    assert text.count("<details>") == text.count("</details>") == 6  # one per endpoint
 
 
 def test_french_report_has_no_english_headings() -> None:
     text = md("fr")
-    for heading in ("## Sommaire", "## Constats", "### Critique (3)", "## Avis juridique",
-                    "analyse d'exposition, pas un avis juridique", "## Jeux de données"):
+    for heading in ("## Sommaire", "## Constats", "## Règles déclenchées", "## Avis juridique",
+                    "analyse d'exposition, pas un avis juridique", "## Jeux de données",
+                    "## Chaînes de preuve",
+                    "enregistrement `A dossier.santequebec.ca -> 199.84.16.10`",
+                    "adresse `198.51.100.77`", "motif de nom",
+                    "### Chaînes de contrôle", "société mère `Microsoft Corporation`",
+                    "juridiction `US`", "| Critique | `US-CLOUD-ACT-MAIL` |",
+                    "risque accepté\\, inchangé"):
         assert heading in text
     assert "## Findings" not in text and "Legal notice" not in text
+    assert " parent `" not in text and " record `" not in text and "Triggered" not in text
 
 
 def test_accepted_risk_and_baseline_status_are_shown() -> None:
     text = md()
-    block = text[text.index("`US-CLOUD-ACT-MAIL`"):]
+    block = text[text.index("<summary>santequebec.ca · Santé Québec · mail · Critical</summary>"):]
     block = block[: block.index("</details>")]
-    assert "- **Accepted risk**: Contrat Microsoft 2025" in block
-    assert "- **Since baseline**: unchanged" in block
+    assert (
+        "  - Triggered: `US-CLOUD-ACT-MAIL` (accepted risk: Contrat Microsoft 2025\\; "
+        "évaluation des facteurs relatifs à la vie privée en cours, unchanged), "
+        "`US-NSL-METADATA` (new)"
+    ) in block
 
 
 def _ep(service: str, classes: tuple[DataClass, ...], jur: str | None) -> Endpoint:
@@ -144,9 +170,25 @@ def _ep(service: str, classes: tuple[DataClass, ...], jur: str | None) -> Endpoi
         ([], "No service was scanned", "Aucun service n'a été analysé"),
         ([_ep("a", (DataClass.TAX,), "US")], "The only service holding tax data is under US "
          "control", "Le seul service qui détient des données fiscales est sous contrôle américain"),
-        ([_ep("a", (DataClass.HEALTH,), "CA"), _ep("b", (DataClass.HEALTH,), None)],
+        ([_ep("a", (DataClass.HEALTH,), "CA"), _ep("b", (DataClass.HEALTH,), "CA-QC")],
          "None of the 2 services holding health data is under US control",
          "Aucun des 2 services qui détiennent des données de santé n'est sous contrôle américain"),
+        # Unattributed services are not "not under US control": the headline says so.
+        ([_ep("a", (DataClass.HEALTH,), None), _ep("b", (DataClass.HEALTH,), None)],
+         "0 of 2 services holding health data are under US control (2 not attributed)",
+         "0 des 2 services qui détiennent des données de santé sont sous contrôle américain "
+         "(2 non attribués)"),
+        ([_ep("a", (DataClass.HEALTH,), "CA"), _ep("b", (DataClass.HEALTH,), None),
+          _ep("c", (DataClass.HEALTH,), "US")],
+         "1 of 3 services holding health data is under US control (1 not attributed)",
+         "1 des 3 services qui détiennent des données de santé est sous contrôle américain "
+         "(1 non attribué)"),
+        ([_ep("a", (DataClass.TAX,), None)],
+         "The only service holding tax data could not be attributed",
+         "Le seul service qui détient des données fiscales n'a pas pu être attribué"),
+        ([_ep("a", (), None), _ep("b", (), "US"), _ep("c", (), "CA")],
+         "1 of 3 services is under US control (1 not attributed)",
+         "1 des 3 services est sous contrôle américain (1 non attribué)"),
         ([_ep("a", (DataClass.HEALTH,), "US"), _ep("b", (DataClass.HEALTH,), "CA-QC"),
           _ep("c", (DataClass.TAX,), "US")],
          "1 of 2 services holding health data is under US control",

@@ -31,8 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
+from sovaudit.attribute.datafile import load_yaml_lines
 from sovaudit.attribute.registry import Entity, default_registry, normalize_name, normalize_org
 from sovaudit.errors import DatasetError
 from sovaudit.models import (
@@ -264,21 +263,6 @@ class DomainTable:
 # -- loading -------------------------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A YAML loader that remembers the line of every mapping, for `FILE:LINE:` errors."""
-
-
-class _LineDict(dict[str, Any]):
-    line: int = 0
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    mapping = _LineDict({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
-    mapping.line = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _text(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str:
@@ -411,12 +395,7 @@ def parse_domain_table(
 ) -> DomainTable:
     """Parse and validate the domain table; ``providers`` are the provider registry's entities
     (parents may point into them). Raises :class:`DatasetError` with FILE:LINE."""
-    try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise DatasetError(f"invalid YAML: {exc}", path=path, line=line) from exc
+    data = load_yaml_lines(text, path)
     if not isinstance(data, dict):
         raise DatasetError("top level must be a mapping", path=path, line=1)
     version = data.get("version")

@@ -20,13 +20,22 @@ nothing                                     0.00        status unknown, jurisdic
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sovaudit.attribute.netclass import classify
 from sovaudit.attribute.registry import Operator, Registry, normalize_name
-from sovaudit.models import Attribution, Dataset, DnsRecord, Endpoint, EvidenceStep, Status
+from sovaudit.models import (
+    Attribution,
+    Dataset,
+    DnsRecord,
+    Endpoint,
+    EvidenceStep,
+    Layer,
+    Status,
+)
 
 CONF_PATTERN = 0.95
 CONF_TOKEN = 0.95
@@ -141,6 +150,20 @@ class _Draft:
 
 
 _Add = Callable[[Attribution | None], None]
+
+# SPF ranges and hosts attributed per domain (a record listing hundreds is not configuration).
+MAX_SPF_SENDERS = 32
+
+
+def _flagging(add: _Add, flag: str) -> _Add:
+    """An ``add`` that sets ``flag`` on every attribution it passes on."""
+
+    def wrapped(at: Attribution | None) -> None:
+        if at is not None and flag not in at.flags:
+            at = replace(at, flags=(*at.flags, flag))
+        add(at)
+
+    return wrapped
 
 # AS numbers that are never announced on the Internet (RFC 6996, RFC 7300, RFC 5398, RFC 7607).
 _RESERVED_ASNS = ((0, 0), (23456, 23456), (64496, 65535), (4200000000, 4294967295))
@@ -267,7 +290,10 @@ class Attributor:
         for ns in details.get("ns") or ():
             host = str(_attr(ns, "host") or "")
             if host:
-                self._server(ns, host, "ns", index, add)
+                if _attr(ns, "nxdomain"):
+                    self._server(ns, host, "ns", index, _flagging(add, "dangling-ns"))
+                else:
+                    self._server(ns, host, "ns", index, add)
 
         auto = details.get("autodiscover")
         if auto:
@@ -289,8 +315,19 @@ class Attributor:
                     at = self._unknown(draft, reason_text("spf-unknown", name=name))
                 add(at)
 
-        for txt in details.get("txt") or ():
-            add(self._token(str(txt)))
+        # Mail evidence with the full signal set (DKIM, DMARC...) gets the gateway/mailbox
+        # verdict; older evidence files lack those signals and keep the earlier attribution.
+        signals = endpoint.layer is Layer.MAIL and "dkim" in details
+        mail_summary: dict[str, Any] | None = None
+        if signals:
+            self._spf_senders(spf, own_domain, index, add)
+            self._dkim_and_policy(details, own_domain, index, add)
+            mail_summary = self._mail_verdict(endpoint, details, index, add)
+        elif endpoint.layer is Layer.MAIL:
+            # A verification token proves an account, not where anything is hosted: it never
+            # counts on a DNS endpoint, and with full mail evidence it is a tenant, not hosting.
+            for txt in details.get("txt") or ():
+                add(self._token(str(txt)))
 
         # Endpoint-level addresses last: an address already seen behind an MX, NS or
         # autodiscover name keeps that more specific context.
@@ -313,7 +350,193 @@ class Attributor:
             and not any(a.status is Status.UNKNOWN for a in out),
             "unknown": sum(1 for a in out if a.status is Status.UNKNOWN),
         }
-        return replace(endpoint, attributions=tuple(out), details={**details, "control": control})
+        new_details = {**details, "control": control}
+        if mail_summary is not None:
+            new_details["mail"] = mail_summary
+        return replace(endpoint, attributions=tuple(out), details=new_details)
+
+    # -- mail ------------------------------------------------------------------------------
+
+    def _spf_senders(
+        self, spf: object, own_domain: str, index: Mapping[str, DnsRecord], add: _Add
+    ) -> None:
+        """ip4/ip6/a/mx mechanisms the domain chose itself (or found under unknown includes).
+
+        A range listed inside a known provider's include is that provider's, already attributed
+        through the include; attributing each of its ranges again would only add noise.
+        """
+        if not spf:
+            return
+        origins = _attr(spf, "origins") or {}
+        count = 0
+        for kind in ("ip4", "ip6", "a", "mx"):
+            for value in _attr(spf, kind) or ():
+                origin = normalize_name(str(origins.get(f"{kind}:{value}", own_domain)))
+                own = origin == own_domain or origin.endswith("." + own_domain)
+                if not own and self.registry.match_spf_include(origin) is not None:
+                    continue
+                if count >= MAX_SPF_SENDERS:
+                    return
+                count += 1
+                if kind in ("ip4", "ip6"):
+                    add(self._spf_range(str(value), origin, index))
+                    continue
+                name = normalize_name(str(value))
+                if name == own_domain or name.endswith("." + own_domain):
+                    continue  # the domain's own hosts: their addresses are in other endpoints
+                at = self._name(name, "mx" if kind == "mx" else "cname", index)
+                if at is None:
+                    draft = _Draft(subject=name, role="spf-host")
+                    draft.flag("no-pattern")
+                    at = self._unknown(draft, reason_text("no-pattern", name=name))
+                add(replace(at, role="spf-host"))
+
+    def _spf_range(self, cidr: str, origin: str, index: Mapping[str, DnsRecord]) -> Attribution:
+        """An SPF range, attributed through its network address (the ASN table knows ranges)."""
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            draft = _Draft(subject=cidr, role="spf-ip")
+            draft.flag("invalid")
+            return self._unknown(draft, f"invalid SPF range {cidr}")
+        at = self._address(str(network.network_address), None, "spf-ip", index)
+        step = EvidenceStep("spf", f"{cidr} listed by {origin}", "SPF record")
+        return replace(at, subject=cidr, role="spf-ip", evidence=(step, *at.evidence))
+
+    def _dkim_and_policy(
+        self, details: Mapping[str, Any], own_domain: str, index: Mapping[str, DnsRecord], add: _Add
+    ) -> None:
+        """DKIM selector CNAME targets (who holds the signing key) and the MTA-STS policy host."""
+        names: list[tuple[str, str, str]] = []
+        for entry in details.get("dkim") or ():
+            chain = [str(n) for n in _attr(entry, "cname_chain") or ()]
+            if chain:
+                names.append((chain[0], "dkim", f"selector {_attr(entry, 'selector')}"))
+        sts = details.get("mta_sts") or {}
+        names.extend(
+            (str(name), "mta-sts", "MTA-STS policy host")
+            for name in _attr(_attr(sts, "policy_host") or {}, "cname_chain") or ()
+        )
+        for name, role, what in names:
+            subject = normalize_name(name)
+            if subject == own_domain or subject.endswith("." + own_domain):
+                continue
+            at = self._name(subject, "cname", index)
+            if at is None:
+                draft = _Draft(subject=subject, role=role)
+                draft.flag("no-pattern")
+                at = self._unknown(draft, reason_text("no-pattern", name=subject))
+            step = EvidenceStep(role, what, "dns")
+            add(replace(at, role=role, evidence=(step, *at.evidence)))
+
+    def _mail_verdict(
+        self,
+        endpoint: Endpoint,
+        details: Mapping[str, Any],
+        index: Mapping[str, DnsRecord],
+        add: _Add,
+    ) -> dict[str, Any]:
+        """Gateway and mailbox host (sovaudit.attribute.mail) as attributions and a summary."""
+        from sovaudit.attribute.mail import MailEvidence, mail_verdict
+        from sovaudit.collect.mailsignals import default_dkim_selectors, mailbox_operators
+
+        servers: dict[str, str] = {}
+        mx_hosts: list[str] = []
+        for mx in details.get("mx") or ():
+            host = normalize_name(str(_attr(mx, "host") or ""))
+            if not host:
+                continue
+            mx_hosts.append(host)
+            op = self._first_address_operator(mx, host, "mx", index)
+            if op is not None:
+                servers.setdefault(host, op)
+        auto = details.get("autodiscover") or {}
+        auto_names = [normalize_name(str(n)) for n in _attr(auto, "cname_chain") or ()]
+        auto_host = normalize_name(str(_attr(auto, "host") or ""))
+        if auto_host and (_attr(auto, "addresses") or auto_names):
+            op = self._first_address_operator(auto, auto_names[-1] if auto_names else auto_host,
+                                               "autodiscover", index)
+            if op is not None:
+                for n in (auto_host, *auto_names):
+                    servers.setdefault(n, op)
+            if not auto_names:
+                auto_names = [auto_host]
+        spf = details.get("spf") or {}
+        hints = {s.selector: s.operator for s in default_dkim_selectors() if s.operator}
+        dkim: list[tuple[str, str | None]] = []
+        for entry in details.get("dkim") or ():
+            chain = [str(n) for n in _attr(entry, "cname_chain") or ()]
+            dkim.append((str(_attr(entry, "selector")), chain[0] if chain else None))
+        verdict = mail_verdict(
+            MailEvidence(
+                domain=endpoint.host,
+                mx=tuple(mx_hosts),
+                spf_includes=tuple(str(i) for i in _attr(spf, "includes") or ()),
+                autodiscover=tuple(auto_names),
+                dkim=tuple(dkim),
+                tokens=tuple(str(t) for t in details.get("txt") or ()),
+                server_operators=servers,
+                selector_hints=hints,
+                mailbox_operators=mailbox_operators(),
+            ),
+            self.registry,
+        )
+        summary: dict[str, Any] = {"gateway": None, "mailbox": None}
+        for role, party in (("gateway", verdict.gateway), ("mailbox", verdict.mailbox)):
+            if party is None:
+                continue
+            part: dict[str, Any] = {
+                "subject": party.subject,
+                "operator": party.operator,
+                "operator_name": None,
+                "jurisdiction": None,
+                "confidence": party.confidence,
+                "signals": [s.as_dict() for s in party.signals],
+            }
+            if party.operator is not None:
+                at = self._party(role, party.subject, party.operator, party.confidence,
+                                 party.signals)
+                add(at)
+                part.update(operator_name=at.operator_name, jurisdiction=at.jurisdiction)
+            summary[role] = part
+        summary["fronted"] = verdict.fronted
+        summary["senders"] = [
+            {"operator": op, "jurisdiction": self.registry.jurisdiction(op)}
+            for op in verdict.senders
+        ]
+        summary["tenants"] = [
+            {
+                "token": t.subject,
+                "operator": t.operator,
+                "operator_name": self.registry.operators[t.operator].name,
+                "jurisdiction": self.registry.jurisdiction(t.operator),
+            }
+            for t in verdict.tenants
+        ]
+        summary["scores"] = [[op, score] for op, score in verdict.scores]
+        return summary
+
+    def _first_address_operator(
+        self, entry: object, via: str, role: str, index: Mapping[str, DnsRecord]
+    ) -> str | None:
+        for ip in _attr(entry, "addresses") or ():
+            at = self._address(str(ip), via, role, index)
+            if at.operator is not None:
+                return at.operator
+        return None
+
+    def _party(
+        self, role: str, subject: str, operator: str, confidence: float, signals: Sequence[Any]
+    ) -> Attribution:
+        draft = _Draft(subject=subject, role=role)
+        for sig in signals:
+            draft.evidence.append(
+                EvidenceStep(f"{role}-signal", f"{sig.kind} {sig.subject} (weight {sig.weight:g})",
+                             "sovaudit mail verdict")
+            )
+        if role == "gateway" and self.registry.operators[operator].category == "security":
+            draft.flag("gateway")
+        return self._resolved(draft, self.registry.operators[operator], round(confidence, 2))
 
     # -- endpoint walkers ------------------------------------------------------------------
 

@@ -25,8 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sovaudit.attribute.datafile import load_yaml_lines
 from sovaudit.errors import DatasetError
 
 CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
@@ -106,30 +105,8 @@ class NameMatch:
     pattern: NamePattern
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A YAML loader that remembers the line of every mapping, for `FILE:LINE:` errors."""
-
-
-class _LineDict(dict[str, Any]):
-    line: int = 0
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    mapping = _LineDict({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
-    mapping.line = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _load_yaml(text: str, path: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise DatasetError(f"invalid YAML: {exc}", path=path, line=line) from exc
+    return load_yaml_lines(text, path)
 
 
 def compile_glob(glob: str) -> re.Pattern[str]:

@@ -12,6 +12,8 @@ from rich.markup import escape
 # the terminal: they could rewrite the screen or a CI log.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
+_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False)
 
@@ -26,9 +28,14 @@ def safe(text: object) -> str:
     return escape(clean(text))
 
 
+def one_line(text: object) -> str:
+    """Join a multi-line message into one line: an error is one ``FILE:LINE: message`` line."""
+    return _NEWLINES.sub(" ", str(text).strip())
+
+
 def error(message: str) -> None:
     """Print one error line on stderr (no markup interpretation)."""
-    err_console.print(f"[bold red]error:[/] {safe(message)}")
+    err_console.print(f"[bold red]error:[/] {safe(one_line(message))}")
 
 
 def warn(message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,13 @@ def report(
         Path | None,
         typer.Option(help="Inventory file SARIF points at for endpoints with no source line."),
     ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="History database (from 'scan --history'): adds a chart (HTML) and a table "
+            "(Markdown) of the foreign and US shares over time."
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not list the files written.")
     ] = False,
@@ -67,14 +75,25 @@ def report(
     if out is not None and out.resolve() == evidence.resolve():
         raise UserError("refusing to overwrite the evidence file itself", path=str(out))
     scan = read_evidence(evidence)
-    written = write_outputs(
-        scan,
-        formats_,
-        out,
-        lang=language,
-        now=scan_time(scan.generated_at, evidence),
-        inventory_path=inventory,
-    )
+    now = scan_time(scan.generated_at, evidence)
+    if history is None:
+        written = write_outputs(
+            scan, formats_, out, lang=language, now=now, inventory_path=inventory
+        )
+    else:
+        from sovaudit.history import series
+        from sovaudit.report import render, write_reports
+
+        points = series(history)
+        if out is None:
+            sys.stdout.write(render(scan, formats_[0], lang=language, now=now, history=points))
+            sys.stdout.flush()
+            written = []
+        else:
+            written = write_reports(
+                scan, formats_, out, lang=language, now=now, inventory_path=inventory,
+                history=points,
+            )
     if not quiet:
         for path in written:
             err_console.print(f"wrote {safe(path)}")

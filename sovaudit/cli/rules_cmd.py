@@ -13,7 +13,16 @@ from rich.table import Table
 from sovaudit.cli.app import app
 from sovaudit.cli.common import error, out_console, safe
 from sovaudit.errors import RuleError, UserError
-from sovaudit.evaluate.loader import Rule, RuleSet, load_pack, load_rules
+from sovaudit.evaluate.loader import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    Rule,
+    RuleSet,
+    get_profile,
+    load_pack,
+    load_rules,
+    shipped_pack_paths,
+)
 
 rules_app = typer.Typer(
     name="rules",
@@ -31,6 +40,15 @@ NoDefault = Annotated[
     bool, typer.Option("--no-default-rules", help="Use only the packs given with --rules.")
 ]
 Lang = Annotated[str, typer.Option("--lang", help="Language of titles and rationales: fr or en.")]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        metavar="NAME",
+        help=f"Legal context that selects the shipped packs: {', '.join(PROFILES)} "
+        f"(default: {DEFAULT_PROFILE}; docs/profiles.md).",
+    ),
+]
 
 
 def _check_lang(lang: str) -> str:
@@ -60,8 +78,8 @@ def rule_summary(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _load(extra: list[Path] | None, no_default: bool) -> RuleSet:
-    return load_rules(tuple(extra or ()), include_default=not no_default)
+def _load(extra: list[Path] | None, no_default: bool, profile: str | None = None) -> RuleSet:
+    return load_rules(tuple(extra or ()), include_default=not no_default, profile=profile)
 
 
 @rules_app.command("list")
@@ -70,17 +88,23 @@ def list_rules(
     lang: Lang = "en",
     rules: ExtraRules = None,
     no_default_rules: NoDefault = False,
+    profile: ProfileOpt = None,
 ) -> None:
-    """List every loaded rule: id, default severity, layers, pack and title."""
+    """List every rule of a profile: id, default severity and title (packs in the caption)."""
     _check_lang(lang)
-    ruleset = _load(rules, no_default_rules)
+    ruleset = _load(rules, no_default_rules, profile)
     if as_json:
         # Plain print: JSON must reach stdout byte for byte, without Rich wrapping.
         typer.echo(json.dumps([rule_summary(r) for r in ruleset.rules], indent=2,
                               ensure_ascii=False))
         return
     # Layers, references and conditions are in `rules show` and --json: 80 columns fit 3 here.
-    table = Table(title=f"{len(ruleset.rules)} rules / règles")
+    chosen = get_profile(profile)
+    table = Table(
+        title=f"{len(ruleset.rules)} rules / règles — profile / profil {chosen.name}",
+        caption=("packs : " if lang == "fr" else "packs: ")
+        + ", ".join(p.source for p in ruleset.packs),
+    )
     table.add_column("id", style="bold", no_wrap=True)
     table.add_column("severity" if lang == "en" else "sévérité", no_wrap=True)
     table.add_column("title" if lang == "en" else "titre", overflow="fold")
@@ -97,14 +121,20 @@ def show_rule(
     lang: Lang = "en",
     rules: ExtraRules = None,
     no_default_rules: NoDefault = False,
+    profile: ProfileOpt = None,
 ) -> None:
     """Show one rule: title, rationale, references, severity, layers and condition."""
     _check_lang(lang)
-    ruleset = _load(rules, no_default_rules)
+    ruleset = _load(rules, no_default_rules, profile)
     rule = ruleset.get(rule_id)
     if rule is None:
         known = ", ".join(r.id for r in ruleset.rules)
-        raise UserError(f"unknown rule id {rule_id!r} (known: {known})")
+        elsewhere = [
+            name for name in PROFILES
+            if name != get_profile(profile).name and load_rules(profile=name).get(rule_id)
+        ]
+        hint = f"; it is in profile {', '.join(elsewhere)}" if elsewhere else ""
+        raise UserError(f"unknown rule id {rule_id!r}{hint} (known: {known})")
     fr = lang == "fr"
     out_console.print(f"[bold]{safe(rule.id)}[/] — {safe(rule.title.get(lang))}")
     out_console.print()
@@ -155,7 +185,8 @@ def validate(
     """Validate rule pack files: syntax, facts, operators, translations, severities, dates, ids.
 
     Each file is checked on its own (every error is reported, as FILE:LINE: message), then all of
-    them together with the shipped packs for duplicate rule ids. Exit code 2 on any error.
+    them together with every shipped pack (of any profile) for duplicate rule ids. Exit code 2 on
+    any error.
     """
     failed = 0
     for path in files:
@@ -168,7 +199,9 @@ def validate(
         out_console.print(f"ok {safe(path)}: {len(rules)} rule(s) in pack {safe(pack.id)}")
     if not failed:
         try:
-            _load(list(files), no_default_rules)
+            # Against every shipped pack: a custom rule must not clash under any profile.
+            shipped = [] if no_default_rules else shipped_pack_paths()
+            load_rules([*shipped, *files], include_default=False)
         except RuleError as exc:
             error(str(exc))
             failed += 1

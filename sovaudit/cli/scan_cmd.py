@@ -19,6 +19,7 @@ from sovaudit.cli.common import err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
+from sovaudit.history import HistoryPoint, series
 from sovaudit.history import append as append_history
 from sovaudit.inventory import load_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
@@ -68,15 +69,24 @@ def write_outputs(
     lang: str,
     now: datetime,
     inventory_path: Path | None,
+    history: Sequence[HistoryPoint] | None = None,
 ) -> list[Path]:
     """Write the reports; with no ``-o``, the single format goes to stdout."""
     from sovaudit.report import render, write_reports
 
     if output is None:
-        sys.stdout.write(render(scan, formats[0], lang=lang, now=now))
+        sys.stdout.write(render(scan, formats[0], lang=lang, now=now, history=history))
         sys.stdout.flush()
         return []
-    return write_reports(scan, formats, output, lang=lang, now=now, inventory_path=inventory_path)
+    return write_reports(
+        scan,
+        formats,
+        output,
+        lang=lang,
+        now=now,
+        inventory_path=inventory_path,
+        history=history,
+    )
 
 
 def summary_line(scan: Scan) -> str:
@@ -133,6 +143,13 @@ def scan(
     ] = False,
     skip_rule: Annotated[
         list[str] | None, typer.Option("--skip-rule", help="Rule id to skip; repeatable.")
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Legal context: quebec (default), canada, eu, france, switzerland "
+            "(else the inventory's 'profile:')."
+        ),
     ] = None,
     fail_on: Annotated[
         str | None,
@@ -215,6 +232,7 @@ def scan(
         rule_paths=tuple(rules or ()),
         default_rules=not no_default_rules,
         skip_rules=tuple(skip_rule or ()),
+        profile=profile or inv.profile,
         asn_sources=check_sources(asn_source or ()),
         rdap_url=rdap_url,
         use_cache=not no_cache,
@@ -250,6 +268,11 @@ def scan(
                 },
             },
         )
+    points = None
+    if history is not None and not interrupted:
+        # Appended before the reports are written, so their trend chart includes this scan.
+        append_history(history, result)
+        points = series(history)
     written = write_outputs(
         result,
         formats_ if not interrupted or out is not None else ["json"],
@@ -257,11 +280,10 @@ def scan(
         lang=language,
         now=now,
         inventory_path=Path(inventory) if inventory != "-" else None,
+        history=points,
     )
     if interrupted and out is not None and "json" not in formats_:
         written.append(_write_partial_evidence(result, out, written))
-    if history is not None and not interrupted:
-        append_history(history, result)
     if not quiet:
         err_console.print(safe(summary_line(result)))
         if base is not None:

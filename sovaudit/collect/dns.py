@@ -13,8 +13,10 @@ wrong id or a malformed packet is ignored and counted, never trusted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +38,7 @@ MAX_CNAME_CHAIN = 16
 # Answers kept as evidence are capped: a 64 KB TXT answer must not bloat every report.
 MAX_ANSWER_TEXT = 2048
 MAX_ANSWERS_PER_RRSET = 64
+UDP_RECEIVE_BUFFER = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +132,14 @@ class Answer:
             ]
         out = []
         for rrset in self.rrsets:
-            texts = [_rdata_text(rd) for rd in list(rrset)[:MAX_ANSWERS_PER_RRSET]]
+            # Sorted before the cap so that the kept answers do not depend on the server's order.
+            texts = sorted(_rdata_text(rd) for rd in rrset)[:MAX_ANSWERS_PER_RRSET]
             out.append(
                 DnsRecord(
                     name=rrset.name.to_text(omit_final_dot=True),
                     type=dns.rdatatype.to_text(rrset.rdtype),
                     rcode=self.rcode,
-                    answers=tuple(sorted(texts)),
+                    answers=tuple(texts),
                     ttl=int(rrset.ttl),
                     resolver=self.resolver,
                     timestamp=self.timestamp,
@@ -265,9 +269,15 @@ class DnsClient:
         proto = self._protocols.get(resolver)
         if proto is None:
             loop = asyncio.get_running_loop()
-            _transport, proto = await loop.create_datagram_endpoint(
+            transport, proto = await loop.create_datagram_endpoint(
                 _UdpProtocol, remote_addr=(resolver.host, resolver.port)
             )
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # Hundreds of answers can arrive at once; the default buffer would drop some,
+                # turning good answers into timeouts. Best effort: the kernel caps the size.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
             self._protocols[resolver] = proto
         return proto
 
@@ -322,6 +332,10 @@ class DnsClient:
                 except (OSError, dns.exception.DNSException, EOFError) as exc:
                     last_error = f"truncated over UDP, then TCP failed: {exc}"
                     continue
+                if msg.flags & dns.flags.TC:
+                    # Even 64 KB were not enough: an empty "answer" must not pass for NOERROR.
+                    last_error = "answer too large even over TCP (truncated)"
+                    continue
             self.stats.answered += 1
             return Answer(
                 qname=name,
@@ -331,7 +345,13 @@ class DnsClient:
                 timestamp=_now(),
                 rrsets=tuple(msg.answer),
             )
-        pseudo = "TIMEOUT" if last_error.startswith("timeout") else "NETERROR"
+        pseudo = (
+            "TIMEOUT"
+            if last_error.startswith("timeout")
+            else "TRUNCATED"
+            if last_error.startswith("answer too large")
+            else "NETERROR"
+        )
         return self._failed(
             name, rdtype, pseudo, f"{last_error} ({attempts} attempts)", str(resolver)
         )
@@ -465,4 +485,3 @@ def resolve_addresses(
 
     result = asyncio.run(run())
     return result.chain, result.addresses
-

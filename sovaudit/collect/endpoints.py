@@ -2,7 +2,14 @@
 
 - web: A/AAAA of the host with its whole CNAME chain;
 - mail: MX targets and their addresses, the SPF include tree, ``autodiscover.`` and apex TXT;
-- dns: NS hosts and their addresses, apex TXT (kept for SaaS detection).
+- dns: NS hosts and their addresses (an NS host that does not exist is marked ``nxdomain``:
+  a dangling delegation anyone may be able to register), apex TXT;
+- mail signals (see docs/mail.md): well-known DKIM selectors, DMARC, MTA-STS and TLS-RPT
+  records, and the collaboration names of Microsoft 365 (Teams, Intune, Entra ID join).
+
+A mail target also yields derived endpoints: one ``reporting`` endpoint per external destination
+of its DMARC or TLS-RPT reports (where the domain's mail metadata is sent), and one
+``collaboration`` endpoint when collaboration names point at a provider.
 
 A failure never stops the scan: the endpoint gets ``status: unknown`` and the reason. A name that
 does not exist is ``skipped`` when it came from a domain's expansion (there is nothing to audit)
@@ -13,15 +20,41 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sovaudit.collect.dns import MAX_ANSWER_TEXT, Answer, ChainResult, DnsClient, txt_string
+from sovaudit.collect.dns import (
+    MAX_ANSWER_TEXT,
+    MAX_CNAME_CHAIN,
+    Answer,
+    ChainResult,
+    DnsClient,
+    txt_string,
+)
+from sovaudit.collect.mailsignals import (
+    default_dkim_selectors,
+    parse_dkim,
+    parse_dmarc,
+    parse_mta_sts,
+    parse_tlsrpt,
+)
 from sovaudit.collect.spf import expand_spf, find_spf
 from sovaudit.models import DnsRecord, Endpoint, Layer, Status, Target
 
 MAX_MX_HOSTS = 10
 MAX_NS_HOSTS = 16
 MAX_TXT_KEPT = 64
+# Report destinations followed per domain: a record listing more is abuse, not configuration.
+MAX_REPORT_DESTINATIONS = 8
+# Names that show a Microsoft 365 collaboration tenant (Teams/Skype, Intune, Entra ID join).
+COLLABORATION_CNAMES = (
+    "lyncdiscover",
+    "sip",
+    "enterpriseregistration",
+    "enterpriseenrollment",
+    "msoid",
+)
+COLLABORATION_SRV = ("_sipfederationtls._tcp", "_sip._tls")
 
 
 class _Evidence:
@@ -77,8 +110,9 @@ async def _txt(client: DnsClient, name: str) -> tuple[Answer, list[str]]:
 
 
 def _kept_txt(strings: list[str]) -> list[str]:
-    kept = [s if len(s) <= MAX_ANSWER_TEXT else s[:MAX_ANSWER_TEXT] + "…[truncated]"
-            for s in strings]
+    kept = [
+        s if len(s) <= MAX_ANSWER_TEXT else s[:MAX_ANSWER_TEXT] + "…[truncated]" for s in strings
+    ]
     return sorted(kept)[:MAX_TXT_KEPT]
 
 
@@ -118,7 +152,11 @@ async def collect_mail(client: DnsClient, target: Target) -> Endpoint:
     )
     ev.add(mx_answer.records())
     ev.add(txt_answer.records())
-    details: dict[str, Any] = {"mx": [], "spf": None, "autodiscover": None, "txt": _kept_txt(txt)}
+    # "dkim" is present even when the MX lookup fails: it marks evidence from this collector,
+    # whose tokens are tenants rather than hosting (see attribute/engine.py).
+    details: dict[str, Any] = {
+        "mx": [], "spf": None, "autodiscover": None, "txt": _kept_txt(txt), "dkim": []
+    }
     if not mx_answer.ok:
         return _endpoint(target, Status.UNKNOWN, mx_answer.describe(), ev, details=details)
     mx_rdatas = sorted(
@@ -169,6 +207,8 @@ async def collect_mail(client: DnsClient, target: Target) -> Endpoint:
         details["autodiscover"] = _chain_dict(auto_host, auto)
     elif auto.errors:
         details["autodiscover"] = {**_chain_dict(auto_host, auto), "error": "; ".join(auto.errors)}
+
+    details.update(await collect_mail_signals(client, domain, ev))
 
     if null_mx:
         return _endpoint(
@@ -224,7 +264,11 @@ async def collect_dns(client: DnsClient, target: Target) -> Endpoint:
     for host, chain in zip(hosts, chains, strict=True):
         ev.add(chain.records())
         errors.extend(chain.errors)
-        details["ns"].append(_chain_dict(host, chain))
+        entry = _chain_dict(host, chain)
+        if chain.nxdomain:
+            # A delegation to a name that does not exist: whoever registers it owns the zone.
+            entry["nxdomain"] = True
+        details["ns"].append(entry)
         addresses.extend(chain.addresses)
     status = Status.UNKNOWN if errors else Status.OK
     return _endpoint(
@@ -238,6 +282,263 @@ async def collect_dns(client: DnsClient, target: Target) -> Endpoint:
     )
 
 
+# -- mail signals ----------------------------------------------------------------------------
+
+
+async def _txt_follow(
+    client: DnsClient, name: str, ev: _Evidence
+) -> tuple[list[str] | None, list[str], str | None]:
+    """TXT strings of ``name`` after its CNAME chain (hosted DMARC is often a CNAME).
+
+    Returns (strings or None on failure, the CNAME chain, the failure's reason).
+    """
+    chain: list[str] = []
+    current = name.lower().rstrip(".")
+    seen = {current}
+    for _ in range(MAX_CNAME_CHAIN + 1):
+        answer = await client.query(current, "TXT")
+        ev.add(answer.records())
+        if not answer.ok:
+            return None, chain, answer.describe()
+        target = current
+        while cnames := answer.rdatas(target, "CNAME"):
+            nxt = cnames[0].target.to_text(omit_final_dot=True).lower()
+            if nxt in seen or len(chain) >= MAX_CNAME_CHAIN:
+                return None, chain, f"CNAME loop or chain too long at {target}"
+            seen.add(nxt)
+            chain.append(nxt)
+            target = nxt
+        strings = [txt_string(rd) for rd in answer.rdatas(target, "TXT")]
+        if strings or target == current or answer.rcode == "NXDOMAIN":
+            return strings, chain, None
+        current = target  # the resolver did not chase the chain: ask for the target
+    return None, chain, f"CNAME chain longer than {MAX_CNAME_CHAIN} names"
+
+
+async def _dkim(client: DnsClient, domain: str, selector: str, ev: _Evidence) -> dict[str, Any]:
+    """One selector: its CNAME chain (who holds the key) and the key if the domain publishes it."""
+    name = f"{selector}._domainkey.{domain}"
+    answer = await client.query(name, "TXT")
+    chain: list[str] = []
+    target = name
+    while (cnames := answer.rdatas(target, "CNAME")) and len(chain) < MAX_CNAME_CHAIN:
+        target = cnames[0].target.to_text(omit_final_dot=True).lower()
+        if target in chain:
+            break
+        chain.append(target)
+    key = parse_dkim([txt_string(rd) for rd in answer.rdatas(target, "TXT")])
+    entry: dict[str, Any] = {"selector": selector, "name": name, "cname_chain": chain}
+    if key is not None:
+        entry["key"] = {"type": key.key_type, "revoked": not key.has_key, "testing": key.testing}
+    if not answer.ok:
+        entry["error"] = answer.describe()
+    if chain or key is not None:
+        ev.add(answer.records())  # only found selectors are evidence; absences are noise
+    return entry
+
+
+async def _collaboration(client: DnsClient, domain: str, ev: _Evidence) -> list[dict[str, Any]]:
+    """Microsoft 365 collaboration names (CNAME) and SIP federation (SRV) that exist."""
+
+    async def cname(label: str) -> dict[str, Any] | None:
+        name = f"{label}.{domain}"
+        answer = await client.query(name, "CNAME")
+        targets = [
+            rd.target.to_text(omit_final_dot=True).lower() for rd in answer.rdatas(name, "CNAME")
+        ]
+        if not targets:
+            return None
+        ev.add(answer.records())
+        return {"name": name, "type": "CNAME", "target": targets[0]}
+
+    async def srv(label: str) -> list[dict[str, Any]]:
+        name = f"{label}.{domain}"
+        answer = await client.query(name, "SRV")
+        rdatas = answer.rdatas(name, "SRV")
+        if rdatas:
+            ev.add(answer.records())
+        return [
+            {
+                "name": name,
+                "type": "SRV",
+                "target": rd.target.to_text(omit_final_dot=True).lower(),
+                "port": int(rd.port),
+            }
+            for rd in sorted(rdatas, key=lambda r: (r.priority, -r.weight, r.target.to_text()))
+        ]
+
+    found = await asyncio.gather(*(cname(label) for label in COLLABORATION_CNAMES))
+    srvs = await asyncio.gather(*(srv(label) for label in COLLABORATION_SRV))
+    out = [f for f in found if f is not None]
+    for group in srvs:
+        out.extend(group)
+    return out
+
+
+async def collect_mail_signals(client: DnsClient, domain: str, ev: _Evidence) -> dict[str, Any]:
+    """DKIM selectors, DMARC, MTA-STS, TLS-RPT and collaboration names of one domain.
+
+    A failed lookup here never makes the mail endpoint unknown (MX decides that); it is kept in
+    ``signal_errors`` so a reader knows a signal may be missing.
+    """
+    selectors = default_dkim_selectors()
+    dkim_task = asyncio.gather(*(_dkim(client, domain, s.selector, ev) for s in selectors))
+    dmarc_task = _txt_follow(client, f"_dmarc.{domain}", ev)
+    sts_task = _txt_follow(client, f"_mta-sts.{domain}", ev)
+    rpt_task = _txt_follow(client, f"_smtp._tls.{domain}", ev)
+    collab_task = _collaboration(client, domain, ev)
+    dkim, dmarc_r, sts_r, rpt_r, collab = await asyncio.gather(
+        dkim_task, dmarc_task, sts_task, rpt_task, collab_task
+    )
+    errors = [e["error"] for e in dkim if "error" in e]
+    out: dict[str, Any] = {
+        "dkim": [e for e in dkim if e["cname_chain"] or "key" in e],
+        "collaboration": collab,
+    }
+    for key, (strings, chain, error), parse in (
+        ("dmarc", dmarc_r, parse_dmarc),
+        ("mta_sts", sts_r, parse_mta_sts),
+        ("tls_rpt", rpt_r, parse_tlsrpt),
+    ):
+        if error is not None:
+            errors.append(error)
+        parsed: dict[str, Any] = parse(strings or []).as_dict()
+        if chain:
+            parsed["cname_chain"] = chain
+        out[key] = parsed if parsed["record"] is not None or chain else None
+    if out["mta_sts"] is not None:
+        # The policy is served over HTTPS at mta-sts.<domain>: who hosts it sets the TLS policy.
+        host = f"mta-sts.{domain}"
+        answer = await client.query(host, "CNAME")
+        targets = [
+            rd.target.to_text(omit_final_dot=True).lower() for rd in answer.rdatas(host, "CNAME")
+        ]
+        ev.add(answer.records())
+        out["mta_sts"]["policy_host"] = {"host": host, "cname_chain": targets[:1]}
+    out["signal_errors"] = errors
+    return out
+
+
+def report_destinations(domain: str, details: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """External report destinations of a mail endpoint: destination domain -> [{kind, uri}].
+
+    Destinations under the domain itself stay home: they are not a new place for the data.
+    """
+    out: dict[str, list[dict[str, str]]] = {}
+    own = domain.lower().rstrip(".")
+    sources = (
+        ("dmarc-rua", (details.get("dmarc") or {}).get("rua")),
+        ("dmarc-ruf", (details.get("dmarc") or {}).get("ruf")),
+        ("tls-rpt", (details.get("tls_rpt") or {}).get("rua")),
+    )
+    for kind, uris in sources:
+        for uri in uris or ():
+            dest = uri.get("domain") if isinstance(uri, dict) else None
+            if not dest or dest == own or dest.endswith("." + own):
+                continue
+            if dest not in out and len(out) >= MAX_REPORT_DESTINATIONS:
+                continue
+            entry = {"kind": kind, "uri": str(uri.get("uri")), "scheme": str(uri.get("scheme"))}
+            out.setdefault(dest, []).append(entry)
+    return out
+
+
+_REPORT_NAMES = {
+    "dmarc-rua": ("rapports DMARC", "DMARC reports"),
+    "dmarc-ruf": ("rapports DMARC", "DMARC reports"),
+    "tls-rpt": ("rapports TLS", "TLS reports"),
+}
+
+
+def _report_service(domain: str, reports: list[dict[str, str]]) -> str:
+    names = list(dict.fromkeys(_REPORT_NAMES[r["kind"]] for r in reports))
+    fr = " + ".join(n[0] for n in names)
+    en = " + ".join(n[1] for n in names)
+    return f"{domain} : {fr} / {en}"
+
+
+async def collect_reporting(
+    client: DnsClient, mail_target: Target, destination: str, reports: list[dict[str, str]]
+) -> Endpoint:
+    """The place a domain's reports go: MX of a mailto: destination, address of an https: one."""
+    ev = _Evidence()
+    target = replace(
+        mail_target,
+        service=_report_service(mail_target.host, reports),
+        host=destination,
+        layer=Layer.REPORTING,
+        origin="domain",
+    )
+    details: dict[str, Any] = {"source_domain": mail_target.host, "reports": reports, "mx": []}
+    names: list[str] = []
+    addresses: list[str] = []
+    errors: list[str] = []
+    if any(r["scheme"] == "mailto" for r in reports):
+        mx_answer = await client.query(destination, "MX")
+        ev.add(mx_answer.records())
+        if not mx_answer.ok:
+            errors.append(mx_answer.describe())
+        hosts = sorted(
+            {
+                (int(rd.preference), rd.exchange.to_text(omit_final_dot=True).lower())
+                for rd in mx_answer.rdatas(destination, "MX")
+            }
+        )[:MAX_MX_HOSTS]
+        hosts = [(p, h) for p, h in hosts if h not in ("", ".")]
+        chains = await asyncio.gather(*(client.resolve_chain(h) for _p, h in hosts))
+        for (pref, host), chain in zip(hosts, chains, strict=True):
+            ev.add(chain.records())
+            errors.extend(chain.errors)
+            details["mx"].append({"preference": pref, **_chain_dict(host, chain)})
+            names.extend([host, *chain.chain])
+            addresses.extend(chain.addresses)
+    if any(r["scheme"] in ("https", "http") for r in reports) or not details["mx"]:
+        # An https: destination, or a mail domain without MX (mail goes to its address).
+        chain = await client.resolve_chain(destination)
+        ev.add(chain.records())
+        details["cname_chain"] = chain.chain
+        names.extend(chain.chain)
+        addresses.extend(chain.addresses)
+        if not addresses and not details["mx"]:
+            errors.extend(chain.errors)
+    if errors:
+        status, reason = Status.UNKNOWN, "; ".join(errors)
+    elif not addresses and not names:
+        status, reason = Status.UNKNOWN, "report destination has no MX and no address"
+    else:
+        status, reason = Status.OK, None
+    return _endpoint(target, status, reason, ev, addresses=addresses, names=names, details=details)
+
+
+def collaboration_endpoint(mail_target: Target, mail: Endpoint) -> Endpoint | None:
+    """A ``collaboration`` endpoint when the domain's collaboration names point somewhere else."""
+    own = mail_target.host.lower()
+    entries = [
+        e
+        for e in mail.details.get("collaboration") or ()
+        if e["target"] != own and not str(e["target"]).endswith("." + own)
+    ]
+    if not entries:
+        return None
+    ev = _Evidence()
+    wanted = {(e["name"], e["type"]) for e in entries}
+    ev.add([r for r in mail.records if (r.name.lower(), r.type) in wanted])
+    target = replace(
+        mail_target,
+        service=f"{mail_target.host} : collaboration (Teams, Intune) / collaboration",
+        layer=Layer.COLLABORATION,
+        origin="domain",
+    )
+    return _endpoint(
+        target,
+        Status.OK,
+        None,
+        ev,
+        names=[e["target"] for e in entries],
+        details={"collaboration": entries},
+    )
+
+
 _COLLECTORS = {Layer.WEB: collect_web, Layer.MAIL: collect_mail, Layer.DNS: collect_dns}
 
 
@@ -247,6 +548,24 @@ async def collect_target(client: DnsClient, target: Target) -> Endpoint:
     return await collector(client, target)
 
 
+async def collect_target_all(client: DnsClient, target: Target) -> list[Endpoint]:
+    """The target's endpoint, then the endpoints it reveals (report destinations, collaboration)."""
+    endpoint = await collect_target(client, target)
+    if target.layer is not Layer.MAIL:
+        return [endpoint]
+    out = [endpoint]
+    collab = collaboration_endpoint(target, endpoint)
+    if collab is not None:
+        out.append(collab)
+    dests = report_destinations(target.host, endpoint.details)
+    out.extend(
+        await asyncio.gather(
+            *(collect_reporting(client, target, d, reports) for d, reports in dests.items())
+        )
+    )
+    return out
+
+
 async def collect_all(
     client: DnsClient,
     targets: Sequence[Target],
@@ -254,14 +573,20 @@ async def collect_all(
     on_done: Callable[[Endpoint], None] | None = None,
     parallel: int = 512,
 ) -> list[Endpoint]:
-    """Resolve every target concurrently (bounded); results keep the order of ``targets``."""
+    """Resolve every target concurrently (bounded); results keep the order of ``targets``.
+
+    Each target's endpoint comes first, followed by the endpoints it revealed (see
+    :func:`collect_target_all`); ``on_done`` is called for every one of them.
+    """
     semaphore = asyncio.Semaphore(parallel)
 
-    async def one(target: Target) -> Endpoint:
+    async def one(target: Target) -> list[Endpoint]:
         async with semaphore:
-            endpoint = await collect_target(client, target)
+            endpoints = await collect_target_all(client, target)
         if on_done is not None:
-            on_done(endpoint)
-        return endpoint
+            for endpoint in endpoints:
+                on_done(endpoint)
+        return endpoints
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    groups = await asyncio.gather(*(one(t) for t in targets))
+    return [e for group in groups for e in group]

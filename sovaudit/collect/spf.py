@@ -35,7 +35,7 @@ def parse_spf(record: str) -> list[SpfTerm]:
     """Split one SPF record into terms (pure; unknown terms are kept, the caller decides)."""
     parts = record.split()
     terms: list[SpfTerm] = []
-    for part in parts[1:MAX_TERMS + 1]:
+    for part in parts[1 : MAX_TERMS + 1]:
         if "=" in part and (":" not in part or part.index("=") < part.index(":")):
             name, value = part.split("=", 1)
             terms.append(SpfTerm("+", name.lower(), value, modifier=True))
@@ -66,6 +66,10 @@ class SpfExpansion:
     mx: list[str] = field(default_factory=list)
     lookups: int = 0
     error: str | None = None
+    # Which record listed each ip4/ip6/a/mx value ("ip4:192.0.2.0/24" -> "_spf.example.org"):
+    # a range inside a provider's include is the provider's; one in the domain's own record is
+    # a sender the domain chose, attributed on its own.
+    origins: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +81,7 @@ class SpfExpansion:
             "mx": self.mx,
             "lookups": self.lookups,
             "error": self.error,
+            "origins": self.origins,
         }
 
 
@@ -107,8 +112,10 @@ async def expand_spf(domain: str, record: str | None, fetch_txt: TxtFetcher) -> 
                 has_all = True
             elif term.name == "ip4" and term.value:
                 out.ip4.append(term.value)
+                out.origins.setdefault(f"ip4:{term.value}", current_domain)
             elif term.name == "ip6" and term.value:
                 out.ip6.append(term.value)
+                out.origins.setdefault(f"ip6:{term.value}", current_domain)
             if term.name in _LOOKUP_MECHANISMS:
                 out.lookups += 1
                 if out.lookups > MAX_DNS_LOOKUPS:
@@ -117,8 +124,10 @@ async def expand_spf(domain: str, record: str | None, fetch_txt: TxtFetcher) -> 
                 target = (term.value or current_domain).lower().rstrip(".")
                 if term.name == "a":
                     out.a.append(target)
+                    out.origins.setdefault(f"a:{target}", current_domain)
                 elif term.name == "mx":
                     out.mx.append(target)
+                    out.origins.setdefault(f"mx:{target}", current_domain)
                 elif term.name == "include":
                     await follow(target)
         if redirect is not None and not has_all:

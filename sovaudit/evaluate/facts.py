@@ -44,9 +44,30 @@ class FactScope(StrEnum):
 # Jurisdictions that are not foreign for a Québec audit: Canada and Québec.
 DOMESTIC_JURISDICTIONS = frozenset({"CA", "CA-QC"})
 
+# EU member states (ISO 3166-1 alpha-2: Greece is GR here, EL in EU usage), as of 2026-11-25.
+EU_MEMBER_STATES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+# The EEA adds Iceland, Liechtenstein and Norway: GDPR Chapter V governs transfers beyond it.
+EEA_STATES = EU_MEMBER_STATES | {"IS", "LI", "NO"}
+_CHAIN_FLAG = "chain:"
+
 # Categories of the provider registry (sovaudit/attribute/data/providers.yaml).
-CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
-OWNERSHIPS = ("public", "private")
+CATEGORIES = (
+    "cloud",
+    "cdn",
+    "mail",
+    "dns",
+    "saas",
+    "isp",
+    "datacenter",
+    "public",
+    "security",
+    "registry",
+    "registrar",
+)
+OWNERSHIPS = ("public", "private", "not-for-profit")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
@@ -64,12 +85,13 @@ class EndpointFacts:
     )
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.layer: str = endpoint.layer.value
-        self.data_classes: tuple[str, ...] = tuple(c.value for c in endpoint.data_classes)
+        # StrEnum members are str (same hash, same equality): no `.value` in the hot path.
+        self.layer: str = endpoint.layer
+        self.data_classes: tuple[str, ...] = endpoint.data_classes
         self.host = endpoint.host
         self.organization = endpoint.organization
         self.service = endpoint.service
-        self.endpoint_status: str = endpoint.status.value
+        self.endpoint_status: str = endpoint.status
         self.attributed = any(a.status is Status.OK for a in endpoint.attributions)
 
 
@@ -104,8 +126,32 @@ def _foreign_controlled(at: Attribution) -> bool | None:
     return at.jurisdiction not in DOMESTIC_JURISDICTIONS
 
 
-def _status(at: Attribution) -> str:
-    return at.status.value
+def _country(jurisdiction: str | None) -> str | None:
+    # CA-QC and other subdivisions belong to their country.
+    return None if jurisdiction is None else jurisdiction.split("-", 1)[0]
+
+
+def _in(countries: frozenset[str], jurisdiction: str | None) -> bool | None:
+    country = _country(jurisdiction)
+    return None if country is None else country in countries
+
+
+def _chain_countries(at: Attribution) -> tuple[str, ...]:
+    """Countries of every company in the ownership chain: operator, intermediates, parent.
+
+    The attributor flags ``chain:CC`` for each chain country other than the parent's; the
+    operator's and the parent's countries are added here so a rule sees the whole chain.
+    """
+    found = [at.operator_jurisdiction, at.jurisdiction]
+    found += [f[len(_CHAIN_FLAG):] for f in at.flags if f.startswith(_CHAIN_FLAG)]
+    return tuple(dict.fromkeys(c for c in map(_country, found) if c))
+
+
+def _chain_outside_eu(at: Attribution) -> bool | None:
+    # Unknown parent: the chain is unknown, not European.
+    if at.jurisdiction is None:
+        return None
+    return any(c not in EU_MEMBER_STATES for c in _chain_countries(at))
 
 
 _E = FactScope.ENDPOINT
@@ -133,9 +179,10 @@ _FACT_LIST: tuple[Fact, ...] = (
          attrgetter("subject")),
     Fact("role", _K.STRING, _A,
          "What the subject is for the endpoint: address, cname, mx, ns, autodiscover, "
-         "spf-include, txt-token.", attrgetter("role")),
+         "spf-include, spf-ip, spf-host, dkim, gateway, mailbox, txt-token, registry, "
+         "registrar, asn.", attrgetter("role")),
     Fact("status", _K.STRING, _A, "Whether the attribution succeeded (ok, unknown, skipped).",
-         _status, tuple(x.value for x in Status)),
+         attrgetter("status"), tuple(x.value for x in Status)),
     Fact("address", _K.STRING, _A, "IP address of the subject, when it is one.",
          attrgetter("address")),
     Fact("asn", _K.INTEGER, _A, "Autonomous system number announcing the address.",
@@ -169,6 +216,28 @@ _FACT_LIST: tuple[Fact, ...] = (
     Fact("foreign_controlled", _K.BOOLEAN, _A,
          "True when the ultimate parent's jurisdiction is neither CA nor CA-QC; unknown (None) "
          "when the jurisdiction is unknown.", _foreign_controlled),
+    Fact("ultimate_parent_in_eu", _K.BOOLEAN, _A,
+         "True when the ultimate parent's country is an EU member state (27, ISO codes); "
+         "unknown (None) when the jurisdiction is unknown.",
+         lambda at: _in(EU_MEMBER_STATES, at.jurisdiction)),
+    Fact("ultimate_parent_in_eea", _K.BOOLEAN, _A,
+         "True when the ultimate parent's country is in the EEA (EU + IS, LI, NO), the area "
+         "beyond which GDPR Chapter V governs transfers; unknown (None) when unknown.",
+         lambda at: _in(EEA_STATES, at.jurisdiction)),
+    Fact("operator_in_eu", _K.BOOLEAN, _A,
+         "True when the operator's own entity is in an EU member state; unknown (None) when "
+         "its country is unknown.", lambda at: _in(EU_MEMBER_STATES, at.operator_jurisdiction)),
+    Fact("operator_in_eea", _K.BOOLEAN, _A,
+         "True when the operator's own entity is in the EEA; unknown (None) when unknown.",
+         lambda at: _in(EEA_STATES, at.operator_jurisdiction)),
+    Fact("chain_countries", _K.STRINGS, _A,
+         "Countries (ISO 3166-1 alpha-2) of the companies in the ownership chain: the "
+         "operator's entity, intermediates (flags chain:CC) and the ultimate parent.",
+         _chain_countries, value_pattern=_JURISDICTION),
+    Fact("chain_outside_eu", _K.BOOLEAN, _A,
+         "True when any company of the ownership chain is outside the EU (SecNumCloud "
+         "§ 19.6 asks for EU control); unknown (None) when the parent's country is unknown.",
+         _chain_outside_eu),
 )
 
 FACTS: dict[str, Fact] = {f.name: f for f in _FACT_LIST}

@@ -12,7 +12,7 @@ import datetime
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,9 @@ _SCALAR_TAGS = {
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DEFAULT_DIR = Path(__file__).resolve().parent.parent / "rules"
 DEFAULT_PACK_NAMES = ("united-states.yaml", "quebec.yaml", "canada.yaml", "sovereignty.yaml")
-
-
+DEFAULT_PROFILE = "quebec"
+# Packs a profile may list before they exist (written in parallel): skipped when absent.
+OPTIONAL_PACKS = frozenset({"domains.yaml", "mail-signals.yaml"})
 @dataclass(frozen=True, slots=True)
 class Text:
     """A user-facing string in French and English."""
@@ -53,6 +54,7 @@ class Text:
     en: str
 
     def get(self, lang: str) -> str:
+        """The text in ``lang`` (fr or en)."""
         return self.fr if lang == "fr" else self.en
 
 
@@ -82,6 +84,7 @@ class Rule:
     line: int
 
     def applies_to(self, layer: str) -> bool:
+        """Whether the rule is evaluated on endpoints of ``layer``."""
         return self.layers is None or layer in self.layers
 
     def severity_for(self, data_classes: Iterable[str]) -> Severity:
@@ -104,6 +107,7 @@ class RulePack:
     default: bool
 
     def dataset(self) -> Dataset:
+        """The pack as a dataset of the scan: version is the file hash, date its latest review."""
         return Dataset(
             name=f"rules:{self.id}",
             version=self.sha256[:12],
@@ -121,10 +125,89 @@ class RuleSet:
     packs: tuple[RulePack, ...]
 
     def get(self, rule_id: str) -> Rule | None:
+        """The rule with this id, or None."""
         return next((r for r in self.rules if r.id == rule_id), None)
 
     def datasets(self) -> list[Dataset]:
+        """One dataset per loaded pack, in load order."""
         return [p.dataset() for p in self.packs]
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A named selection of shipped packs for one legal context, minus rules that do not fit it.
+
+    ``packs`` are file names in ``sovaudit/rules/``, in evaluation order; a name in
+    OPTIONAL_PACKS that is not shipped is skipped. ``exclude`` drops shipped rules written for
+    another context (NO-COMITY-CANADA means nothing to an EU body).
+    """
+
+    name: str
+    title: Text
+    packs: tuple[str, ...]
+    exclude: frozenset[str] = frozenset()
+
+    def pack_paths(self) -> list[Path]:
+        """The profile's pack files that exist (optional packs may be missing)."""
+        paths = [_DEFAULT_DIR / name for name in self.packs]
+        return [p for p in paths if p.name not in OPTIONAL_PACKS or p.is_file()]
+
+
+# The US pack applies wherever a US-controlled provider holds the data; the Québec-centred
+# sovereignty pack (CA is "domestic") only where Canada is home.
+_US_OUTSIDE_CANADA = frozenset({"NO-COMITY-CANADA"})
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            "quebec",
+            Text("Organisme public québécois (Loi 25, référence fédérale, droit américain, "
+                 "souveraineté, domaines, courriel)",
+                 "Québec public body (Law 25, federal benchmark, US law, sovereignty, domains, "
+                 "mail)"),
+            (*DEFAULT_PACK_NAMES, "domains.yaml", "mail-signals.yaml"),
+        ),
+        Profile(
+            "canada",
+            Text("Organisme public canadien hors Québec (fédéral, Nouvelle-Écosse, "
+                 "Colombie-Britannique, droit américain, souveraineté, domaines, courriel)",
+                 "Canadian public body outside Québec (federal, Nova Scotia, British Columbia, "
+                 "US law, sovereignty, domains, mail)"),
+            ("united-states.yaml", "canada.yaml", "canada-provinces.yaml", "sovereignty.yaml",
+             "international.yaml", "domains.yaml", "mail-signals.yaml"),
+            # UNKNOWN-OPERATOR cites Law 25; INTL-UNKNOWN-OPERATOR says the same without it.
+            frozenset({"UNKNOWN-OPERATOR"}),
+        ),
+        Profile(
+            "eu",
+            Text("Organisme de l'Union européenne (RGPD chapitre V et art. 48, Schrems II, "
+                 "cadre de protection des données UE-É.-U., droit américain)",
+                 "European Union body (GDPR Chapter V and Art. 48, Schrems II, EU-US Data "
+                 "Privacy Framework, US law)"),
+            ("united-states.yaml", "eu.yaml", "international.yaml"),
+            _US_OUTSIDE_CANADA,
+        ),
+        Profile(
+            "france",
+            Text("Organisme public français (profil UE, SecNumCloud 3.2 § 19.6, loi SREN)",
+                 "French public body (EU profile, SecNumCloud 3.2 § 19.6, SREN Act)"),
+            ("united-states.yaml", "eu.yaml", "france.yaml", "international.yaml"),
+            _US_OUTSIDE_CANADA,
+        ),
+        Profile(
+            "switzerland",
+            Text("Organisme suisse (nLPD, RS 235.1, art. 16-17, Swiss-US DPF, droit américain)",
+                 "Swiss body (revised FADP, SR 235.1, Art. 16-17, Swiss-US DPF, US law)"),
+            ("united-states.yaml", "switzerland.yaml", "international.yaml"),
+            _US_OUTSIDE_CANADA,
+        ),
+    )
+}
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,8 +590,23 @@ def _show(value: Any) -> str:
 
 
 def default_pack_paths() -> list[Path]:
-    """The rule packs shipped with sovaudit, in evaluation order."""
+    """The rule packs of the default profile (quebec) without optional packs, in order."""
     return [_DEFAULT_DIR / name for name in DEFAULT_PACK_NAMES]
+
+
+def shipped_pack_paths() -> list[Path]:
+    """Every rule pack shipped with sovaudit, whatever the profile (sorted by file name)."""
+    return sorted(p for p in _DEFAULT_DIR.glob("*.yaml") if p.is_file())
+
+
+def get_profile(name: str | None) -> Profile:
+    """The profile called ``name`` (None: the default, quebec); RuleError lists valid names."""
+    if name is None:
+        return PROFILES[DEFAULT_PROFILE]
+    profile = PROFILES.get(name)
+    if profile is None:
+        raise RuleError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})")
+    return profile
 
 
 def _display(path: Path, default: bool) -> str:
@@ -554,18 +652,27 @@ def _expand(path: Path) -> list[Path]:
 
 
 def load_rules(
-    paths: Sequence[Path] = (), *, include_default: bool = True, skip: Collection[str] = ()
+    paths: Sequence[Path] = (),
+    *,
+    include_default: bool = True,
+    skip: Collection[str] = (),
+    profile: str | None = None,
 ) -> RuleSet:
-    """Load the default packs (unless ``include_default`` is false) and ``paths``.
+    """Load the packs of ``profile`` (unless ``include_default`` is false) and ``paths``.
 
-    A directory stands for the ``*.yaml`` files in it. Rule ids must be unique across every
-    loaded pack; ``skip`` removes rules by id (an unknown id there is an error, not a no-op).
+    ``profile`` names an entry of PROFILES (None: quebec); an unknown name is a RuleError even
+    with ``include_default`` false, so a typo never goes unnoticed. The profile's excluded rules
+    are left out. A directory stands for the ``*.yaml`` files in it. Rule ids must be unique
+    across every loaded pack; ``skip`` removes rules by id (an unknown id there is an error, not
+    a no-op).
     """
+    chosen = get_profile(profile)
     candidates: list[tuple[Path, bool]] = []
     if include_default:
-        candidates += [(p, True) for p in default_pack_paths()]
+        candidates += [(p, True) for p in chosen.pack_paths()]
     for p in paths:
         candidates += [(x, False) for x in _expand(Path(p))]
+    shipped = {d.resolve() for d in shipped_pack_paths()}
     seen_files: set[Path] = set()
     packs: list[RulePack] = []
     rules: list[Rule] = []
@@ -575,8 +682,12 @@ def load_rules(
         if resolved in seen_files:
             continue
         seen_files.add(resolved)
-        is_default = default or resolved in {d.resolve() for d in default_pack_paths()}
+        is_default = default or resolved in shipped
         pack, pack_rules = load_pack(path, default=is_default)
+        if default:
+            # Only the profile's own selection is filtered: a pack given with --rules is whole.
+            pack_rules = [r for r in pack_rules if r.id not in chosen.exclude]
+            pack = replace(pack, rule_ids=tuple(r.id for r in pack_rules))
         for rule in pack_rules:
             first = where.get(rule.id)
             if first is not None:
@@ -588,7 +699,8 @@ def load_rules(
             where[rule.id] = rule
         packs.append(pack)
         rules.extend(pack_rules)
-    unknown = sorted(set(skip) - set(where))
+    # Skipping a rule the profile already left out is harmless: same scan, no surprise.
+    unknown = sorted(set(skip) - set(where) - chosen.exclude)
     if unknown:
         raise RuleError(f"cannot skip unknown rule id(s): {', '.join(unknown)}")
     kept = tuple(r for r in rules if r.id not in set(skip))

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sovaudit.errors import UserError
 from sovaudit.i18n import check_lang
 from sovaudit.models import Scan
+
+if TYPE_CHECKING:
+    from sovaudit.report.summary import HistoryLike
 
 FORMATS = ("md", "html", "json", "csv", "sarif")
 
@@ -41,9 +45,19 @@ def format_from_path(path: Path) -> str | None:
 
 
 def render(
-    scan: Scan, fmt: str, *, lang: str, now: datetime, inventory_path: Path | None = None
+    scan: Scan,
+    fmt: str,
+    *,
+    lang: str,
+    now: datetime,
+    inventory_path: Path | None = None,
+    history: Iterable[HistoryLike] | None = None,
 ) -> str:
-    """Render ``scan`` in format ``fmt`` (one of FORMATS) and language ``lang`` ("fr" or "en")."""
+    """Render ``scan`` in format ``fmt`` (one of FORMATS) and language ``lang`` ("fr" or "en").
+
+    ``history`` (points of ``sovaudit.history.series()``, oldest first) adds a history chart to
+    the HTML report and a history table to the Markdown one; other formats ignore it.
+    """
     check_lang(lang)
     if fmt == "json":
         from sovaudit.report.jsonout import render_json
@@ -52,7 +66,7 @@ def render(
     # Imports are local so that writing JSON evidence never pays for Jinja2.
     from sovaudit.report.summary import build_view
 
-    view = build_view(scan, lang=lang, now=now)
+    view = build_view(scan, lang=lang, now=now, history=history)
     if fmt == "md":
         from sovaudit.report.markdown import render_markdown
 
@@ -126,18 +140,23 @@ def write_reports(
     lang: str,
     now: datetime,
     inventory_path: Path | None = None,
+    history: Iterable[HistoryLike] | None = None,
 ) -> list[Path]:
     """Render ``formats`` and write them atomically; returns the paths written, in order.
 
     ``output`` is a file for one format, or a directory (created if needed) for several.
     ``output=None`` writes nothing: printing one format to stdout is the CLI's job.
     ``inventory_path`` lets SARIF point at the inventory when an endpoint has no source line.
+    ``history`` is passed to :func:`render` (HTML and Markdown).
     """
     if output is None:
         return []
+    points = list(history) if history is not None else None  # an iterator is read once
     written = []
     for fmt, path in plan_outputs(formats, output):
-        text = render(scan, fmt, lang=lang, now=now, inventory_path=inventory_path)
+        text = render(
+            scan, fmt, lang=lang, now=now, inventory_path=inventory_path, history=points
+        )
         write_atomic(path, text)
         written.append(path)
     return written

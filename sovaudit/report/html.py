@@ -1,8 +1,13 @@
 """Self-contained HTML report: one file, inline CSS and SVG, no network, readable without scripts.
 
 Safety rests on three layers: Jinja2 autoescaping of every value (control characters made visible
-first by the ``finalize`` hook), links only from vetted http(s) rule references, and a
-Content-Security-Policy that forbids every fetch and allows only our own inline script by hash.
+first by the ``finalize`` hook), external links only from vetted http(s) rule references and our
+own dataset credits, and a Content-Security-Policy that forbids every fetch and allows only our
+own inline script by hash.
+
+Size: each rule's text is printed once, each finding is one table row (optional end tags left
+out), each endpoint's evidence once with shared control chains and a numbered source list; caps
+keep 10,000 endpoints under 5 MB and say what they leave to the JSON evidence.
 """
 
 from __future__ import annotations
@@ -16,21 +21,31 @@ import jinja2
 import markupsafe
 
 from sovaudit.i18n import (
+    STATUS_LABELS,
+    STEP_LABELS,
     data_class_label,
     jurisdiction_label,
     severity_label,
     status_label,
+    step_label,
     t,
 )
-from sovaudit.models import Attribution, Endpoint, Finding
+from sovaudit.models import Severity
 from sovaudit.report.escape import safe_url, visible
 from sovaudit.report.summary import (
+    CREDITS,
     UNKNOWN,
+    EvidenceIndex,
     FindingRow,
     ReportView,
+    control_name,
     control_sentence,
+    display_records,
+    endpoint_evidence,
     endpoint_jurisdictions,
     iso,
+    split_control,
+    uses_ip_asn_table,
 )
 
 # Sorting and filtering of the findings table, and opening every <details> before printing.
@@ -167,36 +182,101 @@ def _jurisdiction(code: str | None, lang: str) -> str:
     return label if label == code or code == UNKNOWN else f"{label} ({code})"
 
 
-def _attribution_for(endpoint: Endpoint, finding: Finding) -> Attribution | None:
-    for a in endpoint.attributions:
-        if finding.subject is not None and a.subject == finding.subject:
-            return a
-    return None
+# Caps that keep the HTML for 10,000 endpoints under 5 MB; the JSON, CSV and SARIF reports
+# always hold every finding and every endpoint.
+MAX_FINDING_ROWS = 8000
+MAX_ENDPOINT_ROWS = 3000
+MAX_EVIDENCE_ENDPOINTS = 500
+MAX_LIST_ITEMS = 200
 
 
 @dataclass(frozen=True, slots=True)
 class FindingItem:
-    anchor: str
+    """One row of the compact findings table."""
+
     row: FindingRow
-    attribution: Attribution | None
+    rule_anchor: str
+    operator: str
+    parent: str
     jurisdiction: str
-    references: tuple[tuple[str, str | None], ...]
 
 
 def _finding_items(view: ReportView) -> list[FindingItem]:
+    anchors = {r.rule_id: r.anchor for r in view.rules}
     items = []
-    for i, row in enumerate(view.findings, start=1):
-        a = _attribution_for(row.endpoint, row.finding)
+    for row in view.findings[:MAX_FINDING_ROWS]:
+        a = row.attribution
         if a is not None:
             jur = _jurisdiction(a.jurisdiction, view.lang)
+            operator, parent = a.operator_name or a.operator or "", a.ultimate_parent or ""
         else:
             codes = endpoint_jurisdictions(row.endpoint)
             jur = ", ".join(_jurisdiction(c, view.lang) for c in codes) or t(
                 "not_attributed", view.lang
             )
-        refs = tuple((r.title, safe_url(r.url)) for r in row.finding.references)
-        items.append(FindingItem(f"f-{i}", row, a, jur, refs))
+            operator, parent = "", ""
+        items.append(FindingItem(row, anchors[row.finding.rule_id], operator, parent, jur))
     return items
+
+
+# History chart geometry (SVG user units).
+H_WIDTH, H_HEIGHT = 640, 260
+H_LEFT, H_RIGHT, H_TOP, H_BOTTOM = 48, 16, 12, 40
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChart:
+    foreign: str  # polyline points
+    us: str
+    dots: tuple[tuple[float, float, float], ...]  # (x, y foreign, y us)
+    grid: tuple[tuple[int, float], ...]  # (percent, y)
+    first: str
+    last: str
+    desc: str
+    width: int
+    height: int
+    left: int
+    right: int  # x of the right edge of the plot
+    bottom: float  # y of the x axis
+
+
+def _history_chart(view: ReportView) -> HistoryChart | None:
+    rows = view.history
+    if not rows:
+        return None
+    plot_w = H_WIDTH - H_LEFT - H_RIGHT
+    plot_h = H_HEIGHT - H_TOP - H_BOTTOM
+    step = plot_w / (len(rows) - 1) if len(rows) > 1 else 0.0
+
+    def x(i: int) -> float:
+        return round(H_LEFT + (i * step if len(rows) > 1 else plot_w / 2), 1)
+
+    def y(pct: float) -> float:
+        return round(H_TOP + plot_h * (1 - pct / 100), 1)
+
+    def pct(v: float) -> str:
+        return f"{v:.1f}"
+
+    dots = tuple((x(i), y(r.foreign_pct), y(r.us_pct)) for i, r in enumerate(rows))
+    desc = t(
+        "history_desc", view.lang, n=len(rows), first=rows[0].generated_at,
+        last=rows[-1].generated_at, f0=pct(rows[0].foreign_pct), f1=pct(rows[-1].foreign_pct),
+        u0=pct(rows[0].us_pct), u1=pct(rows[-1].us_pct),
+    )
+    return HistoryChart(
+        foreign=" ".join(f"{dx},{fy}" for dx, fy, _ in dots),
+        us=" ".join(f"{dx},{uy}" for dx, _, uy in dots),
+        dots=dots if len(dots) <= 60 else (),  # beyond that, dots only add noise and bytes
+        grid=tuple((p, y(p)) for p in (0, 25, 50, 75, 100)),
+        first=rows[0].generated_at,
+        last=rows[-1].generated_at,
+        desc=desc,
+        width=H_WIDTH,
+        height=H_HEIGHT,
+        left=H_LEFT,
+        right=H_WIDTH - H_RIGHT,
+        bottom=y(0),
+    )
 
 
 def _environment() -> jinja2.Environment:
@@ -262,9 +342,10 @@ def render_html(view: ReportView) -> str:
         ),
     )
     findings = _finding_items(view)
-    by_endpoint: dict[int, list[FindingItem]] = {}
-    for item in findings:
-        by_endpoint.setdefault(id(item.row.endpoint), []).append(item)
+    evidence = endpoint_evidence(view, MAX_EVIDENCE_ENDPOINTS)
+    index = EvidenceIndex.build(evidence)
+    rule_anchors = {r.rule_id: r.anchor for r in view.rules}
+    new = view.new_findings
     template = _ENV.get_template("report.html.j2")
     text = template.render(
         view=view,
@@ -274,16 +355,41 @@ def render_html(view: ReportView) -> str:
         sev=lambda s: severity_label(s, lang),
         dc=lambda c: data_class_label(c, lang),
         st=lambda s: status_label(s, lang),
+        # Labels looked up once: the big tables would otherwise call a function per cell.
+        sevl={v.value: severity_label(v.value, lang) for v in Severity},
+        stl={k: status_label(k, lang) for k in STATUS_LABELS},
+        stepl={k: step_label(k, lang) for k in STEP_LABELS},
+        lbl_accepted=t("accepted", lang),
+        lbl_control=t("control_chain", lang),
+        lbl_triggered=t("triggered", lang),
         jur=lambda c: _jurisdiction(c, lang),
+        split=split_control,
+        records=display_records,
+        control_name=control_name,
         endpoint_jurisdictions=endpoint_jurisdictions,
         key_figures=[
-            control_sentence(c.us_controlled, c.services, c.data_class, lang)
+            control_sentence(c.us_controlled, c.services, c.data_class, lang, c.unattributed)
             for c in view.class_figures
         ],
         charts=charts,
         findings=findings,
-        by_endpoint=by_endpoint,
-        id=id,
+        hidden_findings=len(view.findings) - len(findings),
+        rule_anchors=rule_anchors,
+        endpoint_rows=view.scan.endpoints[:MAX_ENDPOINT_ROWS],
+        hidden_endpoint_rows=max(len(view.scan.endpoints) - MAX_ENDPOINT_ROWS, 0),
+        evidence=evidence,
+        hidden_evidence=len(view.scan.endpoints) - len(evidence),
+        hosts={ev.index: ev.endpoint.host for ev in evidence},
+        index=index,
+        new=new[:MAX_LIST_ITEMS],
+        hidden_new=max(len(new) - MAX_LIST_ITEMS, 0),
+        resolved=view.baseline.resolved[:MAX_LIST_ITEMS] if view.baseline else (),
+        hidden_resolved=(
+            max(len(view.baseline.resolved) - MAX_LIST_ITEMS, 0) if view.baseline else 0
+        ),
+        history=_history_chart(view),
+        credits=CREDITS if uses_ip_asn_table(view.scan) else (),
+        safe_url=safe_url,
         now=iso(view.now),
         csp=CSP,
         script=SCRIPT,

@@ -1,4 +1,8 @@
-"""GitHub-flavoured Markdown report.
+"""GitHub-flavoured Markdown report, sized for a GitHub job summary (1 MiB at most).
+
+Each rule's rationale and references are printed once (in "Rules that matched"), each finding is
+one table row, and each endpoint's evidence chains are printed once, with the rules they
+triggered. Big scans are capped with a line that says how much was left out and where to find it.
 
 Untrusted text (anything from DNS, whois or the evidence file) goes through ``md_text`` or
 ``md_code``: it can never become a link, raw HTML, emphasis or a new table cell. Inside the raw
@@ -12,18 +16,37 @@ from sovaudit.i18n import (
     jurisdiction_label,
     severity_label,
     status_label,
+    step_label,
     t,
 )
-from sovaudit.models import Attribution, Endpoint, EvidenceStep, Finding, Scan
+from sovaudit.models import Endpoint, EvidenceStep, Finding, Reference, Scan, Status
 from sovaudit.report.escape import html_text, md_code, md_text, safe_url
 from sovaudit.report.summary import (
+    CREDITS,
     UNKNOWN,
+    Chain,
+    EndpointEvidence,
+    EvidenceIndex,
     FindingRow,
     ReportView,
+    control_name,
     control_sentence,
+    display_records,
+    endpoint_evidence,
     endpoint_jurisdictions,
     iso,
+    split_control,
+    uses_ip_asn_table,
 )
+
+# Caps that keep a 10,000-endpoint report well under GitHub's 1 MiB job-summary limit; the
+# HTML and JSON reports always hold everything.
+MAX_FINDING_ROWS = 1000
+MAX_ENDPOINT_ROWS = 500
+MAX_EVIDENCE_ENDPOINTS = 50
+MAX_LIST_ITEMS = 50
+MAX_HISTORY_ROWS = 12
+DASH = "\u2014"
 
 
 def _row(*cells: str) -> str:
@@ -51,24 +74,8 @@ def _jurisdictions(endpoint: Endpoint, lang: str) -> str:
     return ", ".join(_jurisdiction(c, lang) for c in codes)
 
 
-def _attribution_for(row: FindingRow) -> Attribution | None:
-    """The attribution that triggered a finding (same subject), if the evidence says which."""
-    for a in row.endpoint.attributions:
-        if row.finding.subject is not None and a.subject == row.finding.subject:
-            return a
-    return None
-
-
-def _org(endpoint: Endpoint) -> str:
-    if endpoint.organization_name:
-        return f"{md_text(endpoint.organization_name)} ({md_code(endpoint.organization)})"
-    return md_code(endpoint.organization)
-
-
-def _steps_table(steps: tuple[EvidenceStep, ...], lang: str) -> list[str]:
-    lines = _header(t("step", lang), t("value", lang), t("source", lang))
-    lines += [_row(md_code(s.step), md_code(s.value), md_code(s.source)) for s in steps]
-    return lines
+def _org_name(endpoint: Endpoint) -> str:
+    return md_text(endpoint.organization_name or endpoint.organization)
 
 
 def _details(summary: str, body: list[str]) -> list[str]:
@@ -78,11 +85,11 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
-def _references(finding: Finding, lang: str) -> list[str]:
-    if not finding.references:
+def _references(refs: tuple[Reference, ...], lang: str) -> list[str]:
+    if not refs:
         return []
     lines = [f"{t('references', lang)}:", ""]
-    for ref in finding.references:
+    for ref in refs:
         url = safe_url(ref.url)
         # Only a vetted http(s) URL becomes a link; the title is escaped text either way.
         if url:
@@ -93,79 +100,256 @@ def _references(finding: Finding, lang: str) -> list[str]:
     return lines
 
 
-def _finding(row: FindingRow, lang: str) -> list[str]:
-    e, f = row.endpoint, row.finding
-    lines = [f"#### {md_code(f.rule_id, in_table=False)} {md_text(f.title)}", ""]
-    lines.append(f"- **{t('organization', lang)}**: {_org(e)}")
-    lines.append(
-        f"- **{t('service', lang)}**: {md_code(e.service, in_table=False)} · "
-        f"**{t('host', lang)}**: {md_code(e.host, in_table=False)} · "
-        f"**{t('layer', lang)}**: {md_text(e.layer.value)}"
+def _badges(finding: Finding, lang: str) -> str:
+    badges = []
+    if finding.accepted:
+        badges.append(t("accepted", lang))
+    if finding.status:
+        badges.append(status_label(finding.status, lang))
+    return md_text(", ".join(badges)) if badges else ""
+
+
+def _findings_table(view: ReportView, lang: str) -> list[str]:
+    out = _header(
+        t("severity", lang), t("rule", lang), t("organization", lang), t("host", lang),
+        t("layer", lang), t("operator", lang), t("parent", lang), t("jurisdiction", lang),
+        t("status", lang),
     )
-    a = _attribution_for(row)
-    if a is not None:
-        chain = " → ".join(
-            md_text(v) for v in (a.operator_name or a.operator, a.ultimate_parent) if v
-        )
-        jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
-        control = f"{chain} → {jur}" if chain else jur
-        lines.append(f"- **{t('jurisdiction', lang)}**: {control}")
-    else:
-        lines.append(f"- **{t('jurisdiction', lang)}**: {_jurisdictions(e, lang)}")
-    if f.subject:
-        lines.append(f"- **{t('subject', lang)}**: {md_code(f.subject, in_table=False)}")
+    for r in view.findings[:MAX_FINDING_ROWS]:
+        e, f, a = r.endpoint, r.finding, r.attribution
+        if a is not None:
+            operator = md_text(a.operator_name or a.operator or "") or DASH
+            parent = md_text(a.ultimate_parent or "") or DASH
+            jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
+        else:
+            operator, parent, jur = DASH, DASH, _jurisdictions(e, lang)
+        out.append(_row(
+            severity_label(f.severity.value, lang), md_code(f.rule_id), _org_name(e),
+            md_code(e.host), md_text(e.layer.value), operator, parent, jur, _badges(f, lang),
+        ))
+    out.append("")
+    hidden = len(view.findings) - MAX_FINDING_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_findings', lang, n=hidden)}_", ""]
+    return out
+
+
+def _rules(view: ReportView, lang: str) -> list[str]:
+    out = [f"## {t('rules_matched', lang)}", ""]
+    for rule in view.rules:
+        out += [f"### {md_code(rule.rule_id, in_table=False)} {md_text(rule.title)}", ""]
+        counts = t("rule_counts", lang, n=rule.findings, accepted=rule.accepted)
+        if view.baseline is not None:
+            counts += t("rule_counts_new", lang, n=rule.new)
+        out += [f"**{severity_label(rule.severity.value, lang)}** · {counts}", ""]
+        out += [md_text(rule.rationale), ""]
+        out += _references(rule.references, lang)
+    return out
+
+
+def _row_line(r: FindingRow, lang: str) -> str:
+    e, f = r.endpoint, r.finding
+    return (
+        f"- {severity_label(f.severity.value, lang)} · {md_code(f.rule_id, in_table=False)} · "
+        f"{md_code(e.host, in_table=False)} ({_org_name(e)}, {md_text(e.layer.value)})"
+    )
+
+
+def _new_since_baseline(view: ReportView, lang: str) -> list[str]:
+    base = view.baseline
+    if base is None:
+        return []
+    new = view.new_findings
+    out = [f"## {t('new_since_baseline', lang)}", ""]
+    out += [
+        t("new_count", lang, n=len(new), file=md_code(base.file, in_table=False),
+          date=md_code(base.generated_at, in_table=False), resolved=len(base.resolved)),
+        "",
+    ]
+    if not new:
+        return [*out, t("no_new", lang), ""]
+    out += [_row_line(r, lang) for r in new[:MAX_LIST_ITEMS]]
+    if len(new) > MAX_LIST_ITEMS:
+        out.append(f"- _{t('more_items', lang, n=len(new) - MAX_LIST_ITEMS)}_")
+    return [*out, ""]
+
+
+def _resolved(view: ReportView, lang: str) -> list[str]:
+    base = view.baseline
+    if base is None:
+        return []
+    out = [f"## {t('resolved_title', lang)}", ""]
+    if not base.resolved:
+        return [*out, t("no_resolved", lang), ""]
+    out += _header(
+        t("severity", lang), t("rule", lang), t("organization", lang), t("service", lang),
+        t("host", lang), t("layer", lang), t("title_col", lang),
+    )
+    out += [
+        _row(severity_label(r.severity, lang), md_code(r.rule_id), md_code(r.organization),
+             md_code(r.service), md_code(r.host), md_text(r.layer), md_text(r.title))
+        for r in base.resolved[:MAX_LIST_ITEMS]
+    ]
+    out.append("")
+    if len(base.resolved) > MAX_LIST_ITEMS:
+        out += [f"_{t('more_resolved', lang, n=len(base.resolved) - MAX_LIST_ITEMS)}_", ""]
+    return out
+
+
+def _history(view: ReportView, lang: str) -> list[str]:
+    if not view.history:
+        return []
+    rows = view.history[-MAX_HISTORY_ROWS:]
+    out = [f"## {t('history', lang)}", ""]
+    if len(rows) < len(view.history):
+        out += [t("history_more", lang, n=len(rows), total=len(view.history)), ""]
+    out += _header(
+        t("history_date", lang), t("endpoints", lang), t("foreign_share", lang),
+        t("us_share", lang), numeric=3,
+    )
+    out += [
+        _row(md_code(p.generated_at), str(p.endpoints), f"{p.foreign_pct:.1f}", f"{p.us_pct:.1f}")
+        for p in rows
+    ]
+    return [*out, ""]
+
+
+def _steps(steps: tuple[EvidenceStep, ...], index: EvidenceIndex, lang: str) -> str:
+    return " \u2192 ".join(
+        f"{md_text(step_label(s.step, lang))} {md_code(s.value, in_table=False)} "
+        f"\\[{index.sources[s.source]}\\]"
+        for s in steps
+    )
+
+
+def _fired(f: Finding, lang: str) -> str:
+    # Severity is in the findings table and the rules section; here only what is specific.
+    notes = []
     if f.accepted:
-        reason = f": {md_text(f.accepted_reason)}" if f.accepted_reason else ""
-        lines.append(f"- **{t('accepted', lang).capitalize()}**{reason}")
+        notes.append(t("accepted", lang) + (f": {md_text(f.accepted_reason)}"
+                                            if f.accepted_reason else ""))
     if f.status:
-        lines.append(f"- **{t('baseline_status', lang)}**: {md_text(status_label(f.status, lang))}")
-    lines += ["", md_text(f.rationale), ""]
-    lines += _references(f, lang)
-    if f.evidence:
-        summary = f"{html_text(t('evidence', lang))} ({len(f.evidence)})"
-        lines += _details(summary, _steps_table(f.evidence, lang))
+        notes.append(md_text(status_label(f.status, lang)))
+    rule = md_code(f.rule_id, in_table=False)
+    return f"{rule} ({', '.join(notes)})" if notes else rule
+
+
+def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> list[str]:
+    a = c.attribution
+    head = f"- **{md_code(c.subject, in_table=False)}**" if c.subject else "-"
+    if a is not None:
+        # The status is worth a word only when the attribution failed.
+        status = "" if a.status is Status.OK else f"{status_label(a.status.value, lang)}, "
+        head += (
+            f" ({md_text(a.role)}, {md_text(status)}"
+            f"{t('confidence', lang).lower()} {a.confidence:.2f})"
+        )
+    lines = [head]
+    if c.same_as is not None:
+        host = md_code(hosts[c.same_as], in_table=False)
+        lines.append(f"  - {t('same_chain_as', lang)} {host}.")
+    elif c.steps:
+        steps, control = split_control(c.steps)
+        # The address step repeats the subject printed in bold just above; its source stays
+        # in the JSON evidence.
+        steps = tuple(s for s in steps if not (s.step == "address" and s.value == c.subject))
+        text = _steps(steps, index, lang) if steps else ""
+        if control:
+            link = f"C{index.controls[control]} {md_text(control_name(control))}"
+            text = f"{text} \u2192 {link}" if text else link
+        lines.append(f"  - {text}")
+    if c.findings:
+        fired = ", ".join(_fired(f, lang) for f in c.findings)
+        lines.append(f"  - {t('triggered', lang)}: {fired}")
+    if a is not None:
+        if a.reason:
+            lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
+        if a.flags:
+            flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
+            lines.append(f"  - {t('flags', lang)}: {flags}")
+        lines.extend(
+            f"  - {t('conflicts', lang)}: {md_code(x, in_table=False)}" for x in a.conflicts
+        )
     return lines
 
 
-def _endpoint_evidence(e: Endpoint, lang: str) -> list[str]:
+def _legend(index: EvidenceIndex, lang: str) -> list[str]:
+    out = []
+    if index.controls:
+        out += [f"### {t('control_chains', lang)}", ""]
+        out += [
+            f"- **C{n}**: {_steps(control, index, lang)}" for control, n in index.controls.items()
+        ]
+        out.append("")
+    if index.sources:
+        out += [f"### {t('sources', lang)}", ""]
+        out += [f"{n}. {md_code(src, in_table=False)}" for src, n in index.sources.items()]
+        out.append("")
+    return out
+
+
+def _endpoint_evidence(
+    ev: EndpointEvidence, hosts: dict[int, str], index: EvidenceIndex, lang: str
+) -> list[str]:
+    e = ev.endpoint
     body: list[str] = []
     if e.reason:
         body += [f"**{t('reason', lang)}**: {md_text(e.reason)}", ""]
-    if e.records:
+    for c in ev.chains:
+        body += _chain(c, hosts, index, lang)
+    body.append("")
+    # Records are already in each chain's "record" step; they are shown again only where they
+    # explain a gap: an endpoint that failed, or one with no chain.
+    if e.records and (not e.attributions or e.status is not Status.OK):
         body += [f"**{t('records', lang)}**", ""]
         body += _header(
             t("name", lang), t("type", lang), t("rcode", lang), t("answers", lang),
             t("ttl", lang), t("resolver", lang),
         )
-        for r in e.records:
-            answers = "<br>".join(md_code(x) for x in r.answers) or "\u2014"
+        for r in display_records(e):
+            answers = "<br>".join(md_code(x) for x in r.answers) or DASH
             rcode = md_code(r.rcode) + (f" {md_code(r.error)}" if r.error else "")
-            ttl = str(r.ttl) if r.ttl is not None else "\u2014"
+            ttl = str(r.ttl) if r.ttl is not None else DASH
             body.append(_row(md_code(r.name), md_code(r.type), rcode, answers, ttl,
                              md_code(r.resolver)))
         body.append("")
-    if e.attributions:
-        body += [f"**{t('attributions', lang)}**", ""]
-        for a in e.attributions:
-            flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
-            head = (
-                f"- {md_code(a.subject, in_table=False)} ({md_text(a.role)}, "
-                f"{md_text(status_label(a.status.value, lang))}, "
-                f"{t('confidence', lang).lower()} {a.confidence:.2f})"
-            )
-            body.append(head + (f" {t('flags', lang).lower()}: {flags}" if flags else ""))
-            if a.reason:
-                body.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
-            body.extend(
-                f"  - {t('conflicts', lang)}: {md_code(c, in_table=False)}" for c in a.conflicts
-            )
-        body.append("")
-        for a in e.attributions:
-            if a.evidence:
-                body += [f"{md_code(a.subject, in_table=False)}:", ""]
-                body += [*_steps_table(a.evidence, lang), ""]
-    summary = html_text(t("evidence_for", lang, host=e.host))
-    return _details(summary, body)
+    sev = f" \u00b7 {severity_label(ev.severity.value, lang)}" if ev.severity else ""
+    summary = html_text(
+        f"{e.host} \u00b7 {e.organization_name or e.organization} \u00b7 {e.layer.value}"
+    ) + sev
+    return _details(summary, body or [t("none", lang).capitalize() + "."])
+
+
+def _endpoints(view: ReportView, lang: str) -> list[str]:
+    scan = view.scan
+    out = [f"## {t('endpoint_list', lang)}", ""]
+    out += _header(
+        t("organization", lang), t("service", lang), t("host", lang), t("layer", lang),
+        t("data_classes", lang), t("status", lang), t("jurisdiction", lang), t("operator", lang),
+    )
+    for e in scan.endpoints[:MAX_ENDPOINT_ROWS]:
+        operators = sorted({a.operator_name or a.operator or "" for a in e.attributions} - {""})
+        out.append(_row(
+            _org_name(e), md_code(e.service), md_code(e.host), md_text(e.layer.value),
+            ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,
+            md_text(status_label(e.status.value, lang)), _jurisdictions(e, lang),
+            ", ".join(md_text(o) for o in operators) or DASH,
+        ))
+    out.append("")
+    hidden = len(scan.endpoints) - MAX_ENDPOINT_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_endpoints', lang, n=hidden)}_", ""]
+
+    out += [f"## {t('evidence_chain', lang)}", "", t("evidence_note", lang), ""]
+    shown = endpoint_evidence(view, MAX_EVIDENCE_ENDPOINTS)
+    hosts = {ev.index: ev.endpoint.host for ev in shown}
+    index = EvidenceIndex.build(shown)
+    for ev in shown:
+        out += _endpoint_evidence(ev, hosts, index, lang)
+    hidden = len(scan.endpoints) - len(shown)
+    if hidden > 0:
+        out += [f"_{t('more_endpoints', lang, n=hidden)}_", ""]
+    return out + _legend(index, lang)
 
 
 def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
@@ -187,6 +371,9 @@ def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
                  md_code(d.source))
             for d in scan.datasets
         ]
+        if uses_ip_asn_table(scan):
+            lines += ["", t("dataset_credit", lang), ""]
+            lines += [f"- [{name}](<{url}>)" for name, url in CREDITS]
     else:
         lines.append(t("none", lang).capitalize() + ".")
     lines += ["", f"## {t('legal_notice_title', lang)}", "", t("legal_notice", lang), ""]
@@ -199,13 +386,16 @@ def render_markdown(view: ReportView) -> str:
     out = [f"# {t('title', lang)}", "", f"> **{view.headline}**", ""]
     if scan.partial:
         out += [f"> {t('partial_warning', lang)}", ""]
+    out += _new_since_baseline(view, lang)
 
     out += [f"## {t('key_figures', lang)}", ""]
     out += [
-        f"- {control_sentence(c.us_controlled, c.services, c.data_class, lang)}"
+        f"- {control_sentence(c.us_controlled, c.services, c.data_class, lang, c.unattributed)}"
         for c in view.class_figures
     ]
-    out += ["", f"## {t('summary', lang)}", "", f"### {t('by_severity', lang)}", ""]
+    out.append("")
+    out += _history(view, lang)
+    out += [f"## {t('summary', lang)}", "", f"### {t('by_severity', lang)}", ""]
     out += _header(t("severity", lang), t("count", lang), t("accepted_count", lang), numeric=2)
     out += [
         _row(severity_label(s, lang), str(n), str(acc)) for s, n, acc in view.severity_counts
@@ -230,36 +420,20 @@ def render_markdown(view: ReportView) -> str:
     out += [
         _row(md_text(o.organization_name or o.organization), str(o.endpoints),
              str(o.foreign_controlled), str(o.us_controlled))
-        for o in view.organization_figures
+        for o in view.organization_figures[:MAX_ENDPOINT_ROWS]
     ]
+    out.append("")
+    hidden = len(view.organization_figures) - MAX_ENDPOINT_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_rows', lang, n=hidden)}_", ""]
 
-    out += ["", f"## {t('findings', lang)}", ""]
+    out += [f"## {t('findings', lang)}", ""]
     if not view.findings:
         out += [t("no_findings", lang), ""]
-    for sev, count, _ in view.severity_counts:
-        if not count:
-            continue
-        out += [f"### {severity_label(sev, lang)} ({count})", ""]
-        for row in view.findings:
-            if row.finding.severity.value == sev:
-                out += _finding(row, lang)
-
-    out += [f"## {t('endpoint_list', lang)}", ""]
-    out += _header(
-        t("organization", lang), t("service", lang), t("host", lang), t("layer", lang),
-        t("data_classes", lang), t("status", lang), t("jurisdiction", lang), t("operator", lang),
-    )
-    for e in scan.endpoints:
-        operators = sorted({a.operator_name or a.operator or "" for a in e.attributions} - {""})
-        out.append(_row(
-            md_text(e.organization_name or e.organization), md_code(e.service), md_code(e.host),
-            md_text(e.layer.value),
-            ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or "\u2014",
-            md_text(status_label(e.status.value, lang)), _jurisdictions(e, lang),
-            ", ".join(md_text(o) for o in operators) or "\u2014",
-        ))
-    out.append("")
-    for e in scan.endpoints:
-        out += _endpoint_evidence(e, lang)
+    else:
+        out += _findings_table(view, lang)
+        out += _rules(view, lang)
+    out += _resolved(view, lang)
+    out += _endpoints(view, lang)
     out += _about(scan, view, lang)
     return "\n".join(out).rstrip("\n") + "\n"

@@ -7,12 +7,24 @@ and on numbers (the headline a journalist quotes must be the same in every forma
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from sovaudit.i18n import data_class_phrase, t
-from sovaudit.models import DataClass, Endpoint, Finding, Scan, Severity
+from sovaudit.models import (
+    Attribution,
+    DataClass,
+    DnsRecord,
+    Endpoint,
+    EvidenceStep,
+    Finding,
+    Reference,
+    Scan,
+    Severity,
+    Status,
+)
 
 US = "US"
 DOMESTIC = frozenset({"CA", "CA-QC"})
@@ -30,11 +42,13 @@ HEADLINE_CLASSES = (
     DataClass.INFRASTRUCTURE,
 )
 SEVERITIES_DESC = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
+# Severity.rank looks the member up in a list; sorting 40,000 findings wants a dict.
+_RANK = {s: s.rank for s in Severity}
 
 
 def finding_sort_key(finding: Finding) -> tuple[int, str, str, str]:
     """Severity descending, then rule id (then subject and title for total determinism)."""
-    return (-finding.severity.rank, finding.rule_id, finding.subject or "", finding.title)
+    return (-_RANK[finding.severity], finding.rule_id, finding.subject or "", finding.title)
 
 
 def sort_scan(scan: Scan) -> Scan:
@@ -64,13 +78,25 @@ def is_foreign_controlled(endpoint: Endpoint) -> bool:
     return any(j not in DOMESTIC for j in endpoint_jurisdictions(endpoint))
 
 
+def is_unattributed(endpoint: Endpoint) -> bool:
+    """True when an endpoint that was looked up has no jurisdiction at all behind it."""
+    return endpoint.status is not Status.SKIPPED and not endpoint_jurisdictions(endpoint)
+
+
+def _service_unattributed(eps: Sequence[Endpoint]) -> bool:
+    # Not under US control as far as we can see, but one endpoint is a blind spot: the service
+    # may still be, so it must not be counted as "not under US control".
+    return not any(is_us_controlled(e) for e in eps) and any(is_unattributed(e) for e in eps)
+
+
 @dataclass(frozen=True, slots=True)
 class ClassFigure:
-    """Services holding one data class, and how many of them are under US control."""
+    """Services holding one data class, how many are under US control, how many unattributed."""
 
     data_class: str
     services: int
     us_controlled: int
+    unattributed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +110,82 @@ class OrganizationFigure:
 
 @dataclass(frozen=True, slots=True)
 class FindingRow:
-    """One finding with the endpoint it belongs to (a row of the findings table, CSV, SARIF)."""
+    """One finding with the endpoint it belongs to (a row of the findings table, CSV, SARIF).
+
+    ``attribution`` is the attribution the finding is about (same subject), if any;
+    ``endpoint_index`` is the 1-based position of the endpoint in ``view.scan.endpoints``.
+    """
 
     endpoint: Endpoint
     finding: Finding
+    attribution: Attribution | None = None
+    endpoint_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSummary:
+    """A rule that matched at least once: its text shown once, with its counts."""
+
+    anchor: str
+    rule_id: str
+    severity: Severity  # the most severe of its findings (severity may depend on data class)
+    title: str
+    rationale: str
+    references: tuple[Reference, ...]
+    findings: int
+    accepted: int
+    new: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedRow:
+    """A finding of the baseline that the scan no longer has (from ``options.baseline``)."""
+
+    organization: str
+    service: str
+    host: str
+    layer: str
+    rule_id: str
+    severity: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineInfo:
+    """What ``--baseline`` recorded in ``scan.options["baseline"]``."""
+
+    file: str
+    generated_at: str
+    resolved: tuple[ResolvedRow, ...]
+
+
+class HistoryLike(Protocol):
+    """One point of ``sovaudit.history.series()``."""
+
+    @property
+    def generated_at(self) -> str: ...
+    @property
+    def endpoints(self) -> int: ...
+    @property
+    def foreign_controlled(self) -> int: ...
+    @property
+    def us_controlled(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    generated_at: str
+    endpoints: int
+    foreign_controlled: int
+    us_controlled: int
+
+    @property
+    def foreign_pct(self) -> float:
+        return 100.0 * self.foreign_controlled / self.endpoints if self.endpoints else 0.0
+
+    @property
+    def us_pct(self) -> float:
+        return 100.0 * self.us_controlled / self.endpoints if self.endpoints else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +199,18 @@ class ReportView:
     jurisdiction_counts: tuple[tuple[str, int], ...]
     organization_figures: tuple[OrganizationFigure, ...]
     findings: tuple[FindingRow, ...]
+    rules: tuple[RuleSummary, ...] = ()
+    baseline: BaselineInfo | None = None
+    history: tuple[HistoryRow, ...] = ()
 
     @property
     def total_findings(self) -> int:
         return len(self.findings)
+
+    @property
+    def new_findings(self) -> tuple[FindingRow, ...]:
+        return tuple(r for r in self.findings if r.finding.status == "new")
+
 
 
 def _services(endpoints: Iterable[Endpoint]) -> dict[tuple[str, str], list[Endpoint]]:
@@ -115,57 +221,171 @@ def _services(endpoints: Iterable[Endpoint]) -> dict[tuple[str, str], list[Endpo
 
 
 def class_figures(endpoints: Iterable[Endpoint]) -> tuple[ClassFigure, ...]:
-    """Per data class (most sensitive first): services holding it, and those under US control."""
-    services = _services(endpoints)
+    """Per data class (most sensitive first): services holding it, those under US control, and
+    those that could not be attributed."""
+    # One pass over the services: (classes held, under US control, unattributed).
+    flags = [
+        ({c for e in eps for c in e.data_classes}, any(is_us_controlled(e) for e in eps),
+         _service_unattributed(eps))
+        for eps in _services(endpoints).values()
+    ]
     figures = []
     for cls in (*HEADLINE_CLASSES, DataClass.PUBLIC):
-        holding = [eps for eps in services.values() if any(cls in e.data_classes for e in eps)]
+        holding = [(us, blind) for classes, us, blind in flags if cls in classes]
         if holding:
-            us = sum(1 for eps in holding if any(is_us_controlled(e) for e in eps))
-            figures.append(ClassFigure(cls.value, len(holding), us))
+            figures.append(ClassFigure(
+                cls.value, len(holding), sum(us for us, _ in holding),
+                sum(blind for _, blind in holding),
+            ))
     return tuple(figures)
 
 
-def control_sentence(x: int, y: int, data_class: str | None, lang: str) -> str:
-    """"x of y services [holding <class> data] are under US control", grammatical in fr and en."""
+def control_sentence(
+    x: int, y: int, data_class: str | None, lang: str, unattributed: int = 0
+) -> str:
+    """"x of y services [holding <class> data] are under US control", grammatical in fr and en.
+
+    With ``unattributed`` services (no jurisdiction found), the sentence never says "none":
+    it says "0 of 2 ... (2 not attributed)", since those services may be under US control.
+    """
     if y == 0:
         return t("headline_empty", lang)
     prefix = "headline_class" if data_class else "headline_all"
     fields: dict[str, object] = {"cls": data_class_phrase(data_class, lang)} if data_class else {}
     # Grammar differs for "the only service", "none of", and a singular subject.
     if y == 1:
+        if not x and unattributed:
+            return t(f"{prefix}_single_unattributed", lang, **fields)
         key = f"{prefix}_single_{'yes' if x else 'no'}"
-    elif x == 0:
+    elif x == 0 and not unattributed:
         key = f"{prefix}_none"
     elif x == 1:
         key = f"{prefix}_one_x"
     else:
         key = prefix
-    return t(key, lang, x=x, y=y, **fields)
+    sentence = t(key, lang, x=x, y=y, **fields)
+    if unattributed and y > 1:
+        suffix = "headline_unattributed_one" if unattributed == 1 else "headline_unattributed"
+        sentence += t(suffix, lang, n=unattributed)
+    return sentence
 
 
-def headline(endpoints: Iterable[Endpoint], lang: str) -> str:
+def headline(
+    endpoints: Iterable[Endpoint], lang: str, figures: tuple[ClassFigure, ...] | None = None
+) -> str:
     """The sentence people quote: "3 of 4 services holding health data are under US control".
 
     It speaks about the most sensitive data class present; without any, about all services.
+    ``figures`` (from :func:`class_figures` on the same endpoints) saves computing them again.
     """
     endpoints = list(endpoints)
-    figures = [f for f in class_figures(endpoints) if f.data_class != DataClass.PUBLIC]
-    if figures:
-        top = figures[0]
-        return control_sentence(top.us_controlled, top.services, top.data_class, lang)
+    if figures is None:
+        figures = class_figures(endpoints)
+    sensitive = [f for f in figures if f.data_class != DataClass.PUBLIC]
+    if sensitive:
+        top = sensitive[0]
+        return control_sentence(
+            top.us_controlled, top.services, top.data_class, lang, top.unattributed
+        )
     services = _services(endpoints)
     x = sum(1 for eps in services.values() if any(is_us_controlled(e) for e in eps))
-    return control_sentence(x, len(services), None, lang)
+    blind = sum(1 for eps in services.values() if _service_unattributed(eps))
+    return control_sentence(x, len(services), None, lang, blind)
 
 
-def build_view(scan: Scan, *, lang: str, now: datetime) -> ReportView:
+def attribution_for(endpoint: Endpoint, finding: Finding) -> Attribution | None:
+    """The attribution a finding is about (same subject), if the evidence says which."""
+    if finding.subject is None:
+        return None
+    return next((a for a in endpoint.attributions if a.subject == finding.subject), None)
+
+
+def rule_summaries(rows: Sequence[FindingRow]) -> tuple[RuleSummary, ...]:
+    """One entry per rule id, most severe first; text from its first finding in report order."""
+    first: dict[str, Finding] = {}
+    worst: dict[str, Severity] = {}
+    counts: Counter[str] = Counter()
+    accepted: Counter[str] = Counter()
+    new: Counter[str] = Counter()
+    for r in rows:
+        f = r.finding
+        first.setdefault(f.rule_id, f)
+        if f.rule_id not in worst or f.severity.rank > worst[f.rule_id].rank:
+            worst[f.rule_id] = f.severity
+        counts[f.rule_id] += 1
+        accepted[f.rule_id] += f.accepted
+        new[f.rule_id] += f.status == "new"
+    order = sorted(first, key=lambda rid: (-worst[rid].rank, rid))
+    # Anchors by position: rule ids come from the evidence file and are not trusted in an id.
+    return tuple(
+        RuleSummary(
+            anchor=f"rule-{i}",
+            rule_id=rid,
+            severity=worst[rid],
+            title=first[rid].title,
+            rationale=first[rid].rationale,
+            references=first[rid].references,
+            findings=counts[rid],
+            accepted=accepted[rid],
+            new=new[rid],
+        )
+        for i, rid in enumerate(order, start=1)
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def baseline_info(options: dict[str, Any]) -> BaselineInfo | None:
+    """``options["baseline"]`` as written by ``scan --baseline``; None when absent.
+
+    The evidence file is untrusted and ``options`` is free-form: malformed entries are skipped.
+    """
+    raw = options.get("baseline")
+    if not isinstance(raw, dict):
+        return None
+    resolved = [
+        ResolvedRow(*(_text(item.get(k)) for k in ResolvedRow.__slots__))
+        for item in raw.get("resolved") or ()
+        if isinstance(item, dict)
+    ]
+    sev_rank = {s.value: s.rank for s in Severity}
+    resolved.sort(
+        key=lambda r: (-sev_rank.get(r.severity, -1), r.rule_id, r.organization, r.service,
+                       r.host, r.layer)
+    )
+    return BaselineInfo(_text(raw.get("file")), _text(raw.get("generated_at")), tuple(resolved))
+
+
+def history_rows(history: Iterable[HistoryLike] | None) -> tuple[HistoryRow, ...]:
+    """History points (oldest first, as ``sovaudit.history.series`` returns them)."""
+    return tuple(
+        HistoryRow(p.generated_at, p.endpoints, p.foreign_controlled, p.us_controlled)
+        for p in history or ()
+    )
+
+
+def build_view(
+    scan: Scan,
+    *,
+    lang: str,
+    now: datetime,
+    history: Iterable[HistoryLike] | None = None,
+) -> ReportView:
     """Sort the scan and compute every figure the reports print."""
     scan = sort_scan(scan)
     rows = sorted(
-        (FindingRow(e, f) for e in scan.endpoints for f in e.findings),
-        key=lambda r: (*finding_sort_key(r.finding)[:2], r.endpoint.key, r.finding.subject or ""),
+        (
+            FindingRow(e, f, attribution_for(e, f), i)
+            for i, e in enumerate(scan.endpoints, start=1)
+            for f in e.findings
+        ),
+        key=lambda r: (
+            -_RANK[r.finding.severity], r.finding.rule_id, r.endpoint.key, r.finding.subject or ""
+        ),
     )
+    figures = class_figures(scan.endpoints)
     by_sev = Counter(r.finding.severity.value for r in rows)
     accepted = Counter(r.finding.severity.value for r in rows if r.finding.accepted)
     jur: Counter[str] = Counter()
@@ -192,15 +412,105 @@ def build_view(scan: Scan, *, lang: str, now: datetime) -> ReportView:
         scan=scan,
         lang=lang,
         now=now,
-        headline=headline(scan.endpoints, lang),
-        class_figures=class_figures(scan.endpoints),
+        headline=headline(scan.endpoints, lang, figures),
+        class_figures=figures,
         severity_counts=tuple(
             (s.value, by_sev[s.value], accepted[s.value]) for s in SEVERITIES_DESC
         ),
         jurisdiction_counts=tuple(jur_counts),
         organization_figures=org_figures,
         findings=tuple(rows),
+        rules=rule_summaries(rows),
+        baseline=baseline_info(scan.options),
+        history=history_rows(history),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One evidence chain of an endpoint, shown once, with the findings it triggered.
+
+    ``same_as`` is the index of an earlier endpoint that shows the identical chain (same
+    subject, role and steps): the renderer links there instead of repeating the steps.
+    """
+
+    subject: str | None
+    attribution: Attribution | None
+    steps: tuple[EvidenceStep, ...]
+    findings: tuple[Finding, ...]
+    same_as: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointEvidence:
+    index: int  # 1-based position in view.scan.endpoints: anchor "e-<index>"
+    endpoint: Endpoint
+    chains: tuple[Chain, ...]
+    severity: Severity | None  # most severe finding, None without findings
+
+
+ChainKey = tuple[str | None, str | None, tuple[EvidenceStep, ...]]
+
+
+def _without_rule(steps: tuple[EvidenceStep, ...]) -> tuple[EvidenceStep, ...]:
+    # A finding's evidence is the attribution's chain plus the rule step(s) at the end.
+    end = len(steps)
+    while end and steps[end - 1].step == "rule":
+        end -= 1
+    return steps[:end]
+
+
+def endpoint_chains(endpoint: Endpoint) -> tuple[Chain, ...]:
+    """The endpoint's chains: one per attribution, plus one per distinct finding evidence that
+    is not an attribution's chain; identical chains are merged and list every rule they fired."""
+    chains: dict[ChainKey, list[Any]] = {}
+    by_subject: dict[str, ChainKey] = {}
+    key: ChainKey
+    for a in endpoint.attributions:
+        key = (a.subject, a.role, a.evidence)
+        if key not in chains:
+            chains[key] = [a, []]
+            by_subject.setdefault(a.subject, key)
+    for f in endpoint.findings:
+        steps = _without_rule(f.evidence)
+        key_a = by_subject.get(f.subject or "") if f.subject is not None else None
+        if key_a is not None and (not steps or steps == key_a[2]):
+            chains[key_a][1].append(f)
+            continue
+        key = (f.subject, None, steps)
+        chains.setdefault(key, [None, []])[1].append(f)
+    return tuple(
+        Chain(subject=k[0], attribution=v[0], steps=k[2], findings=tuple(v[1]))
+        for k, v in chains.items()
+    )
+
+
+def evidence_order(view: ReportView) -> list[int]:
+    """Endpoint indexes, most severe finding first: what a capped evidence section keeps."""
+    worst: dict[int, int] = {}
+    for r in view.findings:
+        worst[r.endpoint_index] = max(worst.get(r.endpoint_index, -1), r.finding.severity.rank)
+    indexes = range(1, len(view.scan.endpoints) + 1)
+    return sorted(indexes, key=lambda i: (-worst.get(i, -1), i))
+
+
+def endpoint_evidence(view: ReportView, limit: int | None = None) -> list[EndpointEvidence]:
+    """Evidence of each endpoint in report order; with ``limit``, only the ``limit`` endpoints
+    with the most severe findings (still in report order). Identical chains are collapsed:
+    only their first occurrence (among the endpoints kept) lists the steps."""
+    chosen = sorted(evidence_order(view)[:limit] if limit is not None else evidence_order(view))
+    seen: dict[ChainKey, int] = {}
+    out = []
+    for i in chosen:
+        e = view.scan.endpoints[i - 1]
+        chains = []
+        for c in endpoint_chains(e):
+            key = (c.subject, c.attribution.role if c.attribution else None, c.steps)
+            first = seen.setdefault(key, i)
+            chains.append(replace(c, same_as=first) if first != i and c.steps else c)
+        worst = max((f.severity for f in e.findings), key=lambda s: s.rank, default=None)
+        out.append(EndpointEvidence(i, e, tuple(chains), worst))
+    return out
 
 
 def iso(now: datetime) -> str:
@@ -208,3 +518,66 @@ def iso(now: datetime) -> str:
     if now.tzinfo is not None:
         now = now.astimezone(UTC)
     return now.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def split_control(steps: tuple[EvidenceStep, ...]) -> tuple[tuple[EvidenceStep, ...], ...]:
+    """``(head, control)``: the steps up to the operator, and operator -> parent -> jurisdiction.
+
+    The control part is the same for every address of one operator, so reports print it once.
+    """
+    for i, s in enumerate(steps):
+        if s.step == "operator":
+            return steps[:i], steps[i:]
+    return steps, ()
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceIndex:
+    """Numbers for the sources and the control chains of the evidence a report shows, in order
+    of first appearance: each is printed once, in a legend, and referred to by its number."""
+
+    sources: dict[str, int]
+    controls: dict[tuple[EvidenceStep, ...], int]
+
+    @classmethod
+    def build(cls, shown: Iterable[EndpointEvidence]) -> EvidenceIndex:
+        sources: dict[str, int] = {}
+        controls: dict[tuple[EvidenceStep, ...], int] = {}
+        for ev in shown:
+            for c in ev.chains:
+                if c.same_as is not None:
+                    continue
+                head, control = split_control(c.steps)
+                for s in head:
+                    sources.setdefault(s.source, len(sources) + 1)
+                if control and control not in controls:
+                    controls[control] = len(controls) + 1
+        for control in controls:
+            for s in control:
+                sources.setdefault(s.source, len(sources) + 1)
+        return cls(sources, controls)
+
+
+def display_records(endpoint: Endpoint) -> tuple[DnsRecord, ...]:
+    """The endpoint's DNS records by (name, type): the collector may store them in completion
+    order, which varies between runs, and a report must not."""
+    return tuple(sorted(endpoint.records, key=lambda r: (r.name, r.type)))
+
+
+def control_name(control: tuple[EvidenceStep, ...]) -> str:
+    """Who a control chain ends at: the value of its last entity or parent step."""
+    owners = [s.value for s in control if s.step in ("entity", "parent")]
+    return owners[-1] if owners else control[0].value
+
+
+# CC BY 4.0 attribution of the IP -> ASN table (ip-location-db/asn); names and URLs are ours.
+CREDITS = (
+    ("IP Geolocation by DB-IP", "https://db-ip.com"),
+    ("RouteViews", "https://www.routeviews.org/"),
+    ("NRO", "https://www.nro.net/"),
+)
+
+
+def uses_ip_asn_table(scan: Scan) -> bool:
+    """True when the scan used the CC BY 4.0 IP -> ASN table, whose licence asks for credit."""
+    return any("ip-location-db" in d.name or "DB-IP" in d.licence for d in scan.datasets)
