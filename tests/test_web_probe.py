@@ -7,8 +7,10 @@ internet (the probe refuses names outside the map, which one test checks).
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import json
+import socket
 import ssl
 import threading
 import time
@@ -53,10 +55,28 @@ NAMES = [
     "json.test",
     "gzip.test",
     "away.test",
+    "garbage.test",
+    "badloc.test",
+    "bomb.test",
+    "cut.test",
     "login.microsoftonline.com",
+]
+BAD_LOCATIONS = [
+    "https://bad.test:99999/",  # port out of range
+    "javascript:alert(1)",  # not a web URL
+    "https://exa mple.test/",  # space in the host
+    "https://xn--a.test/",  # invalid punycode
+    "http://:80/",  # no host
+    "https://" + "a" * 300 + ".test/",  # label too long
 ]
 PINNED = dict.fromkeys(NAMES, "127.0.0.1")
 BIG_SIZE = 3_000_000
+
+
+@functools.cache
+def _bomb() -> bytes:
+    """20 MB of zeros in about 20 KB: must be cut at max_bytes, not inflated in memory."""
+    return gzip.compress(b"<p>" + b"\0" * 20_000_000, compresslevel=9)
 
 
 def _page(name: str) -> bytes:
@@ -68,6 +88,7 @@ class Handler(BaseHTTPRequestHandler):
 
     server_version = "TestServer/1.0"
     seen_user_agents: list[str] = []
+    next_bad = 0  # index in BAD_LOCATIONS, set by the test
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # keep the test output clean
@@ -95,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the probe stops reading on purpose (size or time bound)
 
     def route(self, host: str, path: str) -> None:
-        port = self.server.server_address[1]
+        port = self.server.server_port  # type: ignore[attr-defined]
         if host in ("site.test", "www.site.test"):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -142,13 +163,27 @@ class Handler(BaseHTTPRequestHandler):
         elif host == "malformed.test":
             self._send(200, _page("malformed.html"))
         elif host == "json.test":
-            body = json.dumps({"html": '<script src="https://json.thirdparty.test/x.js">'})
-            self._send(200, body.encode(), "application/json")
+            text = json.dumps({"html": '<script src="https://json.thirdparty.test/x.js">'})
+            self._send(200, text.encode(), "application/json")
         elif host == "gzip.test":
             body = gzip.compress(b'<script src="https://zipped.thirdparty.test/a.js"></script>')
             self._send(200, body, Content_Encoding="gzip")
         elif host == "away.test":
             self._redirect("https://unpinned.example/")
+        elif host == "garbage.test":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nthis is not a header\r\n\r\nbody")
+        elif host == "badloc.test":
+            self._redirect(BAD_LOCATIONS[Handler.next_bad])
+        elif host == "bomb.test":
+            self._send(200, _bomb(), Content_Encoding="gzip")
+        elif host == "cut.test":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b'<script src="https://before.thirdparty.test/a.js"></script><p>')
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
         else:
             self._send(404, b"unknown host")
 
@@ -267,12 +302,17 @@ def test_redirect_to_sign_in_host_ends_the_chain_unfetched(server: Server) -> No
 def test_redirect_loop_is_detected(server: Server) -> None:
     obs = probe(server, "loop.test", max_redirects=10)
     assert obs.error is not None and obs.error.startswith("redirect loop")
-    assert obs.redirects == (f"https://loop.test:{server.port}/a", f"https://loop.test:{server.port}/")
+    assert obs.error_kind == "redirect-loop"
+    assert obs.redirects == (
+        f"https://loop.test:{server.port}/a",
+        f"https://loop.test:{server.port}/",
+    )
 
 
 def test_redirect_count_is_bounded(server: Server) -> None:
     obs = probe(server, "many.test", max_redirects=3)
     assert obs.error == "too many redirects (more than 3)"
+    assert obs.error_kind == "too-many-redirects"
     assert len(obs.redirects) == 4
     assert obs.final_url == f"https://many.test:{server.port}/3"
 
@@ -290,6 +330,7 @@ def test_slow_server_times_out_within_the_bound(server: Server) -> None:
     obs = probe(server, "slow.test", timeout=1.0)
     elapsed = time.monotonic() - started
     assert obs.error == "timed out after 1 s"
+    assert obs.error_kind == "timeout"
     assert elapsed < 2.5
     assert obs.status == 200  # what was seen before the deadline is kept
     assert obs.tls is not None
@@ -317,11 +358,74 @@ def test_compressed_body_is_decoded_within_bounds(server: Server) -> None:
     assert [t.host for t in obs.third_parties] == ["zipped.thirdparty.test"]
 
 
+def test_garbage_response_is_an_error(server: Server) -> None:
+    obs = probe(server, "garbage.test")
+    assert obs.status is None
+    assert obs.error is not None and obs.error.startswith(f"https://garbage.test:{server.port}/:")
+    assert obs.error_kind == "protocol"
+    assert obs.tls is not None  # the handshake succeeded before the garbage
+
+
+@pytest.mark.parametrize("host", ["exa mple.test", "", "a..b.test", "[::1", "x" * 300])
+def test_junk_host_input_ends_in_an_observation(host: str) -> None:
+    obs = asyncio.run(probe_web(host, resolve={}, timeout=2.0))
+    assert obs.error is not None
+    assert obs.error_kind == "bad-url", obs.error
+    assert obs.status is None
+
+
+@pytest.mark.parametrize("location", BAD_LOCATIONS)
+def test_each_bad_location_is_reported(server: Server, location: str) -> None:
+    index = BAD_LOCATIONS.index(location)
+    Handler.next_bad = index
+    obs = probe(server, "badloc.test")
+    assert obs.error is not None, obs
+    assert obs.error_kind in ("bad-redirect", "bad-url"), obs.error
+    assert "not in the resolve map" not in obs.error  # rejected before any resolution
+    assert obs.status == 302
+    assert obs.final_url == f"https://badloc.test:{server.port}/"
+
+
+def test_compression_bomb_is_bounded(server: Server) -> None:
+    obs = probe(server, "bomb.test", max_bytes=100_000)
+    assert obs.error is None
+    assert obs.truncated
+
+
+def test_connection_cut_mid_body_keeps_what_arrived(server: Server) -> None:
+    obs = probe(server, "cut.test")
+    assert obs.error is not None and obs.error.startswith("body incomplete")
+    assert obs.error_kind == "body-incomplete"
+    assert [t.host for t in obs.third_parties] == ["before.thirdparty.test"]
+
+
 def test_names_outside_the_resolve_map_are_refused(server: Server) -> None:
     obs = probe(server, "away.test")
     assert obs.redirects == ("https://unpinned.example/",)
     assert obs.error is not None and "not in the resolve map" in obs.error
+    assert obs.error_kind == "not-pinned"
     assert obs.final_url == f"https://away.test:{server.port}/"
+
+
+def test_resolve_accepts_an_async_lookup(server: Server) -> None:
+    asked: list[str] = []
+
+    async def lookup(name: str) -> str | None:
+        asked.append(name)
+        return "127.0.0.1" if name.endswith(".test") else None
+
+    obs = asyncio.run(
+        probe_web(
+            "away.test",
+            port=server.port,
+            verify=server.client_context(),
+            resolve=lookup,
+            timeout=3.0,
+        )
+    )
+    assert asked == ["away.test", "unpinned.example"]
+    assert obs.status == 302
+    assert obs.error_kind == "not-pinned"
 
 
 def test_untrusted_certificate_is_an_error_but_still_recorded(server: Server) -> None:
@@ -329,6 +433,7 @@ def test_untrusted_certificate_is_an_error_but_still_recorded(server: Server) ->
     trustme.CA().configure_trust(other)  # trusts a different CA
     obs = probe(server, "site.test", verify=other)
     assert obs.error is not None and "certificate verify failed" in obs.error
+    assert obs.error_kind == "tls-verify"
     assert obs.status is None
     assert obs.tls is not None
     assert not obs.tls.verified
@@ -339,6 +444,7 @@ def test_unreachable_port_is_an_error(server: Server) -> None:
     obs = asyncio.run(probe_web("site.test", port=1, resolve=PINNED, timeout=2.0))
     assert obs.status is None
     assert obs.error is not None and obs.error.startswith("https://site.test:1/:")
+    assert obs.error_kind == "connect"
 
 
 def test_known_ca_gives_its_country(letsencrypt_like: Server) -> None:
@@ -375,6 +481,15 @@ def test_base_href_srcset_refresh_and_schemes() -> None:
     )
 
 
+def test_bodies_in_odd_encodings_do_not_raise() -> None:
+    img = b'<img src="https://x.test/\xe9.png">'
+    assert extract_refs(b"", "https://a.test/") == ()
+    latin = extract_refs(img, "https://a.test/", encoding="iso-8859-1")
+    assert latin == (PageRef("img", "https://x.test/\u00e9.png"),)
+    # An unknown charset from a Content-Type header falls back to sniffing, not to an error.
+    assert len(extract_refs(img, "https://a.test/", encoding="no-such-charset")) == 1
+
+
 def test_own_site_and_cap() -> None:
     refs = [PageRef("script", f"https://h{i}.other.test/x.js") for i in range(300)]
     refs.insert(0, PageRef("img", "https://media.example.org/a.png"))
@@ -386,8 +501,11 @@ def test_own_site_and_cap() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("<>/=\"' abcdefghijklmnopqrstuvwxyz:.#&;!-\n")),
-               max_size=400))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("<>/=\"' abcdefghijklmnopqrstuvwxyz:.#&;!-\n")), max_size=400
+    )
+)
 def test_parser_never_raises_on_arbitrary_markup(text: str) -> None:
     for ref in extract_refs("<script src=x>" + text, "https://a.test/"):
         assert ref.url.startswith(("http://", "https://"))
@@ -420,9 +538,7 @@ def test_identity_provider_globs_do_not_match_lookalikes() -> None:
 def test_signal_operators_exist_in_the_provider_registry() -> None:
     registry = yaml.safe_load(PROVIDERS.read_text(encoding="utf-8"))
     operators = {op["id"] for op in registry["operators"]}
-    data = yaml.safe_load(
-        (PROVIDERS.parent / "web_signals.yaml").read_text(encoding="utf-8")
-    )
+    data = yaml.safe_load((PROVIDERS.parent / "web_signals.yaml").read_text(encoding="utf-8"))
     used = {
         entry["operator"]
         for section in ("headers", "cookies", "identity_providers", "cas")
@@ -436,4 +552,3 @@ def test_signal_operators_exist_in_the_provider_registry() -> None:
 def test_observation_from_details_accepts_minimal_error_record() -> None:
     obs = observation_from_details({"url": "https://x.test/", "error": "boom"})
     assert obs.error == "boom" and obs.tls is None and obs.third_parties == ()
-

@@ -14,9 +14,10 @@ second cannot hold the scan), the body size, the number of redirects. Every fail
 :class:`WebObservation` with ``error`` set, never an exception: one hostile site must not stop a
 scan of hundreds (pip-audit's "skipped with a reason" model).
 
-Name resolution: with ``resolve`` (name -> address) the probe connects only to pinned addresses
-and refuses other names, so the scan's own resolver stays the only one used (and tests never
-touch DNS). Without it, the system resolver is used: the caller chooses.
+Name resolution: ``resolve`` is a map (name -> address) or an async function (name -> address
+or None, e.g. the scan's own DNS collector). With it the probe connects only to the addresses it
+returns and refuses other names, so the resolver the user chose stays the only one used (and
+tests never touch DNS). Without it, the system resolver is used: the caller chooses.
 
 ``parse_*``/``match_*`` functions are pure; ``probe_web`` does the I/O.
 """
@@ -26,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import re
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,13 +55,16 @@ from sovaudit.collect.htmlrefs import (
     third_parties,
     url_host,
 )
-from sovaudit.errors import DatasetError
+from sovaudit.errors import DatasetError, SovauditError
 from sovaudit.models import to_jsonable
 
 __all__ = [
     "USER_AGENT",
+    "valid_host",
     "TlsObservation",
     "ThirdParty",
+    "ERROR_KINDS",
+    "Resolve",
     "WebObservation",
     "WebSignal",
     "WebSignals",
@@ -82,6 +87,8 @@ MAX_HEADERS = 50
 MAX_SANS = 100
 MAX_CHAIN = 10
 MAX_ERROR = 300
+# A DNS label: letters, digits, hyphens (underscores occur in real host names), 1 to 63 chars.
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Kinds of page references through which a page hands the user to a sign-in host.
@@ -133,6 +140,7 @@ class WebObservation:
     identity_providers: tuple[str, ...]  # sign-in hosts on other sites
     third_parties: tuple[ThirdParty, ...]
     error: str | None
+    error_kind: str | None = None  # one of ERROR_KINDS: a stable key reports translate
     signals: tuple[WebSignal, ...] = ()  # structured form of cdn_signals, IdPs and the CA
     content_type: str | None = None
     truncated: bool = False  # the body exceeded max_bytes; only its beginning was parsed
@@ -451,6 +459,7 @@ def observation_from_details(d: Mapping[str, Any]) -> WebObservation:
             for t in d.get("third_parties") or ()
         ),
         error=d.get("error"),
+        error_kind=d.get("error_kind"),
         signals=tuple(WebSignal(**s) for s in d.get("signals") or ()),
         content_type=d.get("content_type"),
         truncated=bool(d.get("truncated", False)),
@@ -461,21 +470,40 @@ def observation_from_details(d: Mapping[str, Any]) -> WebObservation:
 # --------------------------------------------------------------------------- transport
 
 
+# A name -> address map, or an async lookup returning an address or None (unknown name).
+Resolve = Mapping[str, str] | Callable[[str], Awaitable[str | None]]
+
+
+class _NotPinned(httpcore.ConnectError):
+    """A name the caller did not pin, while pinning is on."""
+
+
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
     """Connects pinned names to their given address; with a map, refuses every other name."""
 
-    def __init__(self, resolve: Mapping[str, str] | None) -> None:
+    def __init__(self, resolve: Resolve | None) -> None:
         self._inner = httpcore.AnyIOBackend()
-        self._resolve = (
-            None if resolve is None else {normalize_name(k): v for k, v in resolve.items()}
-        )
+        self._map: dict[str, str] | None = None
+        self._lookup: Callable[[str], Awaitable[str | None]] | None = None
+        if isinstance(resolve, Mapping):
+            self._map = {normalize_name(k): v for k, v in resolve.items()}
+        elif resolve is not None:
+            self._lookup = resolve
 
-    def target(self, host: str) -> str:
-        if self._resolve is None or _is_ip(host):
+    async def target(self, host: str) -> str:
+        if _is_ip(host) or (self._map is None and self._lookup is None):
             return host
-        address = self._resolve.get(normalize_name(host))
+        name = normalize_name(host)
+        if self._map is not None:
+            address = self._map.get(name)
+        else:
+            assert self._lookup is not None
+            try:
+                address = await self._lookup(name)
+            except (SovauditError, OSError) as exc:
+                raise _NotPinned(f"{host}: lookup failed: {exc}") from exc
         if address is None:
-            raise httpcore.ConnectError(
+            raise _NotPinned(
                 f"{host}: not in the resolve map (the probe connects to pinned addresses only)"
             )
         return address
@@ -489,7 +517,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         return await self._inner.connect_tcp(
-            self.target(host), port, timeout, local_address, socket_options
+            await self.target(host), port, timeout, local_address, socket_options
         )
 
     async def connect_unix_socket(
@@ -520,14 +548,14 @@ class _PinnedTransport(httpx.AsyncBaseTransport):
     extension point, and it keeps SNI and the Host header on the real name.
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext, resolve: Mapping[str, str] | None) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext, backend: _PinnedBackend) -> None:
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             http1=True,
             http2=False,
             retries=0,
             max_connections=4,
-            network_backend=_PinnedBackend(resolve),
+            network_backend=backend,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -554,6 +582,20 @@ class _PinnedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+def valid_host(host: str) -> bool:
+    """True for an IP literal or a syntactically valid DNS host name (after IDNA encoding).
+
+    Checked before connecting, so a malformed name from a hostile Location header is reported
+    as such and never reaches a resolver.
+    """
+    if _is_ip(host):
+        return True
+    name = normalize_name(host)
+    if not name or len(name) > 253 or not name.isascii():
+        return False
+    return all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _is_ip(host: str) -> bool:
@@ -593,6 +635,11 @@ class _Probe:
     content_type: str | None = None
     truncated: bool = False
     error: str | None = None
+    error_kind: str | None = None
+
+    def fail(self, kind: str, message: str) -> None:
+        self.error_kind = kind
+        self.error = _cap(message, MAX_ERROR)
 
 
 def _tls_from_stream(response: httpx.Response) -> TlsObservation | None:
@@ -600,7 +647,9 @@ def _tls_from_stream(response: httpx.Response) -> TlsObservation | None:
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
     if not isinstance(ssl_object, ssl.SSLObject):
         return None
-    return _tls_from_ssl_object(ssl_object, verified=ssl_object.context.verify_mode != 0)
+    return _tls_from_ssl_object(
+        ssl_object, verified=ssl_object.context.verify_mode != ssl.CERT_NONE
+    )
 
 
 def _tls_from_ssl_object(ssl_object: ssl.SSLObject, *, verified: bool) -> TlsObservation | None:
@@ -634,7 +683,7 @@ async def _grab_certificate(host: str, port: int, backend: _PinnedBackend) -> Tl
     """Handshake without verification to record a certificate that failed verification."""
     ctx = _ssl_context(False)
     try:
-        address = backend.target(host)
+        address = await backend.target(host)
         _reader, writer = await asyncio.open_connection(
             address, port, ssl=ctx, server_hostname=None if _is_ip(host) else host
         )
@@ -667,15 +716,42 @@ def _describe(exc: BaseException) -> str:
     return _cap(": ".join(parts), MAX_ERROR)
 
 
-def _is_cert_error(exc: BaseException) -> bool:
+ERROR_KINDS = (
+    "timeout",  # the whole probe exceeded its time budget
+    "not-pinned",  # a name outside the resolve map (the probe uses pinned addresses only)
+    "connect",  # no TCP connection (refused, unreachable, no address)
+    "tls-verify",  # the certificate did not verify (it is still recorded in ``tls``)
+    "tls",  # another TLS failure (handshake, protocol version)
+    "protocol",  # the server did not speak valid HTTP/1.1
+    "bad-url",  # a URL that cannot be requested (bad host name, bad port)
+    "bad-redirect",  # a Location header that is not an http(s) URL
+    "redirect-loop",
+    "too-many-redirects",
+    "content-encoding",  # a body compressed in a way the probe does not decode, or corrupt
+    "body-incomplete",  # the connection ended before the body did (the part read is parsed)
+)
+
+
+def _error_kind(exc: BaseException) -> str:
+    """Classify an exception (and its causes) into one of :data:`ERROR_KINDS`."""
     current: BaseException | None = exc
     for _ in range(5):
         if current is None:
-            return False
+            break
         if isinstance(current, ssl.SSLCertVerificationError):
-            return True
+            return "tls-verify"
+        if isinstance(current, _NotPinned):
+            return "not-pinned"
         current = current.__cause__ or current.__context__
-    return False
+    if isinstance(exc, (httpcore.TimeoutException, httpx.TimeoutException, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, ssl.SSLError) or isinstance(exc.__cause__ or exc.__context__, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, (httpcore.ProtocolError, httpx.ProtocolError)):
+        return "protocol"
+    if isinstance(exc, (httpx.InvalidURL, httpcore.UnsupportedProtocol, UnicodeError)):
+        return "bad-url"
+    return "connect"
 
 
 def _start_url(host: str, port: int) -> str:
@@ -687,11 +763,12 @@ def _start_url(host: str, port: int) -> str:
     return f"https://{name}/" if port == 443 else f"https://{name}:{port}/"
 
 
-async def _read_body(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    """Read at most ``max_bytes`` of decoded body; True when more was available.
+async def _read_body(response: httpx.Response, max_bytes: int, out: bytearray) -> bool:
+    """Append at most ``max_bytes`` of decoded body to ``out``; True when more was available.
 
     We ask for ``identity``; a server that compresses anyway is decoded with a bounded
-    decompressor so a small compressed bomb cannot expand in memory.
+    decompressor so a small compressed bomb cannot expand in memory. On a network error ``out``
+    keeps what arrived before it.
     """
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("gzip", "x-gzip", "deflate"):
@@ -701,7 +778,6 @@ async def _read_body(response: httpx.Response, max_bytes: int) -> tuple[bytes, b
         raise _Unparsable(f"unsupported content-encoding {encoding!r}: page not parsed")
     else:
         decomp = None
-    out = bytearray()
     async for chunk in response.aiter_raw():
         if decomp is not None:
             try:
@@ -710,25 +786,35 @@ async def _read_body(response: httpx.Response, max_bytes: int) -> tuple[bytes, b
                 raise _Unparsable(f"corrupt {encoding} body: {exc}") from None
         out += chunk
         if len(out) > max_bytes:
-            return bytes(out[:max_bytes]), True
-    return bytes(out), False
+            del out[max_bytes:]
+            return True
+    return False
+
+
+# What the network and a hostile server can raise. httpcore errors arrive unmapped because our
+# transport talks to httpcore directly; InvalidURL and UnicodeError come from odd Location values.
+_FETCH_ERRORS = (
+    httpx.HTTPError,
+    httpx.InvalidURL,
+    httpcore.ConnectError,
+    httpcore.NetworkError,
+    httpcore.TimeoutException,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    ssl.SSLError,
+    OSError,
+    UnicodeError,
+)
 
 
 class _Unparsable(Exception):
     """The body cannot be read as a page; the rest of the observation stands."""
 
 
-def _decode(body: bytes, response: httpx.Response) -> str:
-    charset = response.charset_encoding or "utf-8"
-    try:
-        return body.decode(charset, errors="replace")
-    except LookupError:
-        return body.decode("utf-8", errors="replace")
-
-
 async def _run(
     state: _Probe,
     client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     backend: _PinnedBackend,
     *,
     port: int,
@@ -741,25 +827,23 @@ async def _run(
     seen = {url}
     first = True
     while True:
-        request = client.build_request("GET", url)
         try:
-            response = await client.send(request, stream=True)
-        except (
-            httpx.HTTPError,
-            httpcore.ConnectError,
-            httpcore.NetworkError,
-            httpcore.TimeoutException,
-            httpcore.ProtocolError,
-            httpcore.UnsupportedProtocol,
-            ssl.SSLError,
-            OSError,
-        ) as exc:
-            state.error = f"{url}: {_describe(exc)}"
-            if first and _is_cert_error(exc):
-                host = url_host(url) or ""
+            request = client.build_request("GET", url)
+            # Straight to the transport: AsyncClient.send parses every Location header even
+            # when not following it, and a malformed one would cost us the whole response.
+            response = await transport.handle_async_request(request)
+            response.request = request
+        except _FETCH_ERRORS as exc:
+            state.fail(_error_kind(exc), f"{url}: {_describe(exc)}")
+            host = url_host(url)
+            if first and host:
+                # The certificate is evidence on its own (who issued it, for which names), even
+                # when it does not verify or the server then answers garbage.
                 state.tls = await _grab_certificate(host, port, backend)
             return
         try:
+            # Cookies are carried across hops as a browser would (consent or session redirects).
+            client.cookies.extract_cookies(response)
             if first:
                 state.tls = _tls_from_stream(response)
                 first = False
@@ -770,7 +854,9 @@ async def _run(
             if response.status_code in _REDIRECT_STATUSES and location:
                 target = _absolute_redirect(url, location)
                 if target is None:
-                    state.error = f"redirect to an unsupported or malformed URL: {location!r}"
+                    state.fail(
+                        "bad-redirect", f"redirect to an unsupported or malformed URL: {location!r}"
+                    )
                     return
                 state.redirects.append(target)
                 host = url_host(target) or ""
@@ -779,11 +865,13 @@ async def _run(
                     state.idp_hosts.append((host, "redirect"))
                     return
                 if target in seen:
-                    state.error = "redirect loop: " + " -> ".join([state.url, *state.redirects])
-                    state.error = _cap(state.error, MAX_ERROR)
+                    chain = " -> ".join([state.url, *state.redirects])
+                    state.fail("redirect-loop", f"redirect loop: {chain}")
                     return
                 if len(state.redirects) > max_redirects:
-                    state.error = f"too many redirects (more than {max_redirects})"
+                    state.fail(
+                        "too-many-redirects", f"too many redirects (more than {max_redirects})"
+                    )
                     return
                 seen.add(target)
                 url = target
@@ -800,12 +888,17 @@ async def _read_page(state: _Probe, response: httpx.Response, url: str, max_byte
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime not in _HTML_TYPES:
         return  # an image, a JSON API, a PDF: nothing a browser would load from it
+    body = bytearray()
     try:
-        body, state.truncated = await _read_body(response, max_bytes)
+        state.truncated = await _read_body(response, max_bytes, body)
     except _Unparsable as exc:
-        state.error = str(exc)
+        state.fail("content-encoding", str(exc))
         return
-    state.refs = list(extract_refs(_decode(body, response), url))
+    except _FETCH_ERRORS as exc:
+        # A connection cut mid-body: the part that arrived is still worth parsing.
+        state.fail("body-incomplete", f"body incomplete: {_describe(exc)}")
+    # The HTTP charset wins over the page's <meta charset>, as in browsers; lxml sniffs if absent.
+    state.refs = list(extract_refs(bytes(body), url, encoding=response.charset_encoding))
 
 
 def _absolute_redirect(base: str, location: str) -> str | None:
@@ -816,6 +909,8 @@ def _absolute_redirect(base: str, location: str) -> str | None:
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if not valid_host(parts.hostname):
         return None
     return target
 
@@ -862,6 +957,7 @@ def _finish(
         identity_providers=tuple(idp_hosts),
         third_parties=third_parties(state.refs, page_sites),
         error=state.error,
+        error_kind=state.error_kind,
         signals=tuple(found),
         content_type=state.content_type,
         truncated=state.truncated,
@@ -877,20 +973,24 @@ async def probe_web(
     max_bytes: int = 2_000_000,
     max_redirects: int = 5,
     verify: bool | ssl.SSLContext = True,
-    resolve: Mapping[str, str] | None = None,
+    resolve: Resolve | None = None,
     signals: WebSignals | None = None,
 ) -> WebObservation:
     """GET ``https://host[:port]/`` once (following redirects) and describe what it reveals.
 
     ``timeout`` bounds the whole probe (every hop, the TLS fallback, the body), not each read.
-    ``resolve`` pins names to addresses; when given, no other name is connected to. Never
+    ``resolve`` pins names to addresses (a map, or an async function returning an address or
+    None); when given, no other name is connected to. Never
     raises for network or content problems: the observation's ``error`` says what went wrong.
     """
     signals = signals or default_web_signals()
     state = _Probe(url=_start_url(host, port))
     own_sites = {site_of(url_host(state.url) or host)}
+    if not valid_host(host.strip().rstrip(".").removeprefix("[").removesuffix("]")):
+        state.fail("bad-url", f"{host!r}: not a valid host name")
+        return _finish(state, signals, own_sites, 0.0)
     backend = _PinnedBackend(resolve)
-    transport = _PinnedTransport(_ssl_context(verify), resolve)
+    transport = _PinnedTransport(_ssl_context(verify), backend)
     loop = asyncio.get_running_loop()
     started = loop.time()
     headers = {
@@ -912,6 +1012,7 @@ async def probe_web(
             await _run(
                 state,
                 client,
+                transport,
                 backend,
                 port=port,
                 max_bytes=max_bytes,
@@ -920,15 +1021,8 @@ async def probe_web(
                 own_sites=own_sites,
             )
     except TimeoutError:
-        state.error = f"timed out after {timeout:g} s"
-    except (
-        httpx.HTTPError,
-        httpcore.NetworkError,
-        httpcore.TimeoutException,
-        httpcore.ProtocolError,
-        ssl.SSLError,
-        OSError,
-    ) as exc:
+        state.fail("timeout", f"timed out after {timeout:g} s")
+    except _FETCH_ERRORS as exc:
         # Raised while reading a body or closing: keep what was seen before.
-        state.error = _describe(exc)
+        state.fail(_error_kind(exc), _describe(exc))
     return _finish(state, signals, own_sites, loop.time() - started)
