@@ -274,20 +274,7 @@ def test_broken_inventory_is_one_clear_line_and_exit_2(
     _check_one_line(runs[name], paths[name], line, words)
 
 
-# evaluate/loader.py names no line for these (reported to the lead): strict xfail, so the test
-# turns red the day the loader is fixed and this mark must go.
-_RULE_LOADER_NO_LINE = {"huge.yaml"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="loader: no FILE:LINE"))
-        if n in _RULE_LOADER_NO_LINE
-        else n
-        for n in sorted(RULES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(RULES))
 def test_broken_rule_file_is_one_clear_line_and_exit_2(
     rule_runs: tuple[dict[str, Path], dict[str, Run]],
     name: str,

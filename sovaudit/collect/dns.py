@@ -431,10 +431,14 @@ class ChainResult:
     answers: list[Answer] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     nxdomain: bool = False
+    addresses_total: int = 0
 
     def finish(self) -> ChainResult:
         # Deterministic order, no duplicates (the same answer may be cached for two names).
-        self.addresses = sorted(set(self.addresses), key=_address_key)
+        unique = sorted(set(self.addresses), key=_address_key)
+        # Capped like the evidence: 2,000 A records must not become 2,000 attributions.
+        self.addresses_total = len(unique)
+        self.addresses = unique[:MAX_ANSWERS_PER_RRSET]
         return self
 
     def records(self) -> list[DnsRecord]:

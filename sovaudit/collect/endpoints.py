@@ -120,7 +120,9 @@ async def collect_web(client: DnsClient, target: Target) -> Endpoint:
     ev = _Evidence()
     chain = await client.resolve_chain(target.host)
     ev.add(chain.records())
-    details = {"cname_chain": chain.chain}
+    details: dict[str, Any] = {"cname_chain": chain.chain}
+    if chain.addresses_total > len(chain.addresses):
+        details["addresses_total"] = chain.addresses_total  # the list kept the first 64
     if chain.errors:
         return _endpoint(
             target,

@@ -303,6 +303,14 @@ def _parse_yaml(data: bytes, source: str) -> Any:
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise RuleError(f"invalid YAML: {problem}", path=source, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        # A forbidden character (a raw escape byte...): libyaml gives a position, not a line.
+        line = text[: max(exc.position, 0)].count("\n") + 1
+        char = exc.character
+        code = char if isinstance(char, int) else ord(char) if char else 0
+        raise RuleError(
+            f"invalid YAML: unacceptable character #x{code:04x}", path=source, line=line
+        ) from None
     except yaml.YAMLError as exc:
         raise RuleError(f"invalid YAML: {exc}", path=source, line=1) from None
     if node is None:
@@ -618,14 +626,14 @@ def load_pack(path: Path, *, default: bool = False) -> tuple[RulePack, list[Rule
     """Load and validate one pack file; raises RuleError with FILE:LINE on any problem."""
     source = _display(path, default)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise RuleError(f"file larger than {MAX_FILE_BYTES} bytes", path=source)
-        data = path.read_bytes()[: MAX_FILE_BYTES + 1]
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise RuleError(f"cannot read the rule file: {exc.strerror or exc}", path=source) from None
     if len(data) > MAX_FILE_BYTES:
-        raise RuleError(f"file larger than {MAX_FILE_BYTES} bytes", path=source)
+        # Name the line where the cap is crossed, like every other error.
+        line = data[:MAX_FILE_BYTES].count(b"\n") + 1
+        raise RuleError(f"file larger than {MAX_FILE_BYTES} bytes", path=source, line=line)
     parsed = _parse_yaml(data, source)
     checker = _Checker(source)
     pack_id, title, items = checker.pack(parsed, path.stem)
@@ -633,6 +641,15 @@ def load_pack(path: Path, *, default: bool = False) -> tuple[RulePack, list[Rule
         checker.rule(item, line, pack_id)
         for item, line in zip(items, items.item_lines, strict=True)
     ]
+    first_line: dict[str, int] = {}
+    for rule in rules:
+        if rule.id in first_line:
+            raise RuleError(
+                f"duplicate rule id {rule.id} (first defined at line {first_line[rule.id]})",
+                path=source,
+                line=rule.line,
+            )
+        first_line[rule.id] = rule.line
     pack = RulePack(
         id=pack_id,
         title=title,
