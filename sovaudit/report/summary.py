@@ -390,6 +390,8 @@ def build_view(
     accepted = Counter(r.finding.severity.value for r in rows if r.finding.accepted)
     jur: Counter[str] = Counter()
     for e in scan.endpoints:
+        if e.status is Status.SKIPPED:
+            continue  # nothing there to control (NXDOMAIN, null MX, reserved TLD)
         jur.update(endpoint_jurisdictions(e) or (UNKNOWN,))
     # Most endpoints first; the unknown bucket always last so it is never mistaken for a country.
     jur_counts = sorted(
