@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -44,3 +46,15 @@ def warn(message: str) -> None:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+# Options several commands share, declared once so their names and help never drift apart.
+FormatsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--format", "-f", help="md, html, json, csv or sarif; repeat for several (with -o DIR)."
+    ),
+]
+LangOption = Annotated[
+    str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
+]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import err_console, safe
+from sovaudit.cli.common import LangOption, err_console, safe
 from sovaudit.cli.scan_cmd import output_plan, summary_line, write_outputs
 
 
@@ -22,9 +22,7 @@ def demo(
         list[str] | None,
         typer.Option("--format", "-f", help="Formats to write (default: json, md and html)."),
     ] = None,
-    lang: Annotated[
-        str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
-    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Run a full scan offline: a loopback nameserver serves fictional .example zones.
 

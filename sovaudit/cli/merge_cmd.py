@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import err_console, safe, warn
+from sovaudit.cli.common import FormatsOption, err_console, safe, warn
 
 
 @app.command("merge")
@@ -24,12 +24,7 @@ def merge(
             help="Merged file (format from its extension) or directory; default: JSON on stdout.",
         ),
     ] = None,
-    formats: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--format", "-f", help="md, html, json, csv or sarif; repeat for several (with -o DIR)."
-        ),
-    ] = None,
+    formats: FormatsOption = None,
     lang: Annotated[
         str | None,
         typer.Option(help="Language of md/html reports: fr or en (default: the scans' language)."),

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import err_console, safe
+from sovaudit.cli.common import FormatsOption, LangOption, err_console, safe
 from sovaudit.errors import EvidenceError, UserError
 
 
@@ -36,15 +36,8 @@ def report(
             "--output", "-o", help="Report file (format from its extension) or directory."
         ),
     ] = None,
-    formats: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--format", "-f", help="md, html, json, csv or sarif; repeat for several (with -o DIR)."
-        ),
-    ] = None,
-    lang: Annotated[
-        str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
-    ] = None,
+    formats: FormatsOption = None,
+    lang: LangOption = None,
     inventory: Annotated[
         Path | None,
         typer.Option(help="Inventory file SARIF points at for endpoints with no source line."),

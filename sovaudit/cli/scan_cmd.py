@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import err_console, error, is_tty, safe, warn
+from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
@@ -110,12 +110,7 @@ def scan(
             "--output", "-o", help="Report file (format from its extension) or directory."
         ),
     ] = None,
-    formats: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--format", "-f", help="md, html, json, csv or sarif; repeat for several (with -o DIR)."
-        ),
-    ] = None,
+    formats: FormatsOption = None,
     resolver: Annotated[
         list[str] | None,
         typer.Option(
@@ -131,9 +126,7 @@ def scan(
     concurrency: Annotated[
         int, typer.Option(help="Queries in flight at once.", min=1, max=10_000)
     ] = 256,
-    lang: Annotated[
-        str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
-    ] = None,
+    lang: LangOption = None,
     rules: Annotated[
         list[Path] | None,
         typer.Option("--rules", help="Extra rule pack (YAML file or directory); repeatable."),
