@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ NSD_BINARY = ("nsd", "/usr/sbin/nsd")
 FIXED_NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ADNS_CHUNKS = (100, 200, 500)
 REPEAT = 3  # offline stages: best of REPEAT runs
+RUN_TIMEOUT = 600.0  # seconds; one DNS run longer than this is reported as killed
 
 # Targets from issue 8.
 TARGET_RATIO_ADNS = 0.10  # sovaudit names/s >= 1/10 of adnshost's
@@ -83,6 +84,7 @@ class DnsRun:
 
     @property
     def names_per_s(self) -> float | None:
+        """Hosts per second (dnsperf: queries per second)."""
         if not self.seconds:
             return None
         return self.hosts / self.seconds
@@ -183,6 +185,7 @@ class Nsd:
     confdir: Path | None = None
 
     def config(self, confdir: Path) -> str:
+        """The nsd.conf text: loopback listeners, RRL off, one ``zone:`` per origin."""
         origins = (self.zonedir / "zones.txt").read_text(encoding="ascii").split()
         listen = [f"    ip-address: 127.0.0.1@{self.port}"]
         if self.alt_ip:
@@ -214,6 +217,7 @@ class Nsd:
         return "\n".join(lines) + "\n"
 
     def start(self) -> Nsd:
+        """Write the config, start nsd in the foreground and wait until it answers."""
         binary = next((b for b in map(_which, NSD_BINARY) if b), None)
         if binary is None:
             raise FileNotFoundError("nsd is not installed")
@@ -246,6 +250,7 @@ class Nsd:
         return text[-2000:]
 
     def stop(self) -> None:
+        """Stop nsd (SIGTERM, then SIGKILL) and remove its temp dir."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -328,6 +333,7 @@ def run_adnshost(
     cmd = [binary, "+e", "--config", f"nameserver {server_ip}", "--asynch", "--pipe"]
     cmd += ["--type", "a", "--fmt-asynch"]
     names = hosts_file.read_bytes().split()
+    what = "A, --pipe --asynch, " + ("1 process" if chunk is None else f"{chunk}/process")
     batches = (
         [names] if chunk is None else [names[i : i + chunk] for i in range(0, len(names), chunk)]
     )
@@ -335,9 +341,16 @@ def run_adnshost(
     codes: set[int] = set()
     start = time.perf_counter()
     for batch in batches:
-        proc = subprocess.run(
-            cmd, input=b"\n".join(batch) + b"\n", capture_output=True, check=False
-        )
+        try:
+            proc = subprocess.run(
+                cmd,
+                input=b"\n".join(batch) + b"\n",
+                capture_output=True,
+                check=False,
+                timeout=RUN_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            return DnsRun("adnshost", what, hosts, None, note=f"killed after {RUN_TIMEOUT:g} s")
         codes.add(proc.returncode)
         for line in proc.stdout.decode("ascii", "replace").splitlines():
             parts = line.split()
@@ -351,9 +364,6 @@ def run_adnshost(
     # Expected non-successes: nodata, and prohibitedcname (adns refuses CNAME -> CNAME chains).
     failed = answered - ok - nx - statuses.get("nodata", 0) - statuses.get("prohibitedcname", 0)
     failed += hosts - answered
-    what = (
-        "A, --pipe --asynch, 1 process" if chunk is None else f"A, --pipe --asynch, {chunk}/process"
-    )
     return DnsRun(
         tool="adnshost",
         what=what,
@@ -369,17 +379,24 @@ def run_adnshost(
 
 
 def best_adnshost(
-    binary: str, hosts_file: Path, server_ip: str, hosts: int, delay: float = 0.0
+    binary: str,
+    hosts_file: Path,
+    server_ip: str,
+    hosts: int,
+    delay: float = 0.0,
+    whole_max: int = 10_000,
 ) -> list[DnsRun]:
-    """adnshost in one process, and the fastest of a few chunk sizes."""
-    whole = run_adnshost(binary, hosts_file, server_ip, hosts, delay)
+    """adnshost in one process (up to ``whole_max`` names), and the fastest of a few chunk sizes."""
+    whole = (
+        [run_adnshost(binary, hosts_file, server_ip, hosts, delay)] if hosts <= whole_max else []
+    )
     chunked = [
         run_adnshost(binary, hosts_file, server_ip, hosts, delay, chunk=k)
         for k in ADNS_CHUNKS
         if k < hosts
     ]
     best = min(chunked, key=lambda r: r.seconds or float("inf"), default=None)
-    return [whole] if best is None else [whole, best]
+    return whole if best is None else [*whole, best]
 
 
 def run_dig(binary: str, batch_file: Path, port: int, hosts: int) -> DnsRun:
@@ -460,18 +477,25 @@ def run_dnsperf(
     )
 
 
-def run_worker(kind: str, args: Sequence[str], *, timeout: float = 900) -> dict[str, Any]:
-    """Run ``python -m benchmarks.bench worker KIND ...``; returns its JSON line."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench", "worker", kind, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+def run_worker(kind: str, args: Sequence[str]) -> dict[str, Any]:
+    """Run ``python -m benchmarks.bench worker KIND ...``; its JSON line, or ``{"error": ...}``.
+
+    A worker that fails or runs longer than RUN_TIMEOUT is a result to report, not a crash that
+    would lose every figure measured before it.
+    """
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench", "worker", kind, *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=RUN_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"killed after {RUN_TIMEOUT:g} s"}
     if proc.returncode != 0:
-        raise RuntimeError(f"worker {kind} failed: {proc.stderr.strip()[-1500:]}")
+        return {"error": f"worker failed: {proc.stderr.strip()[-300:]}"}
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -493,9 +517,12 @@ def sovaudit_chain(
     """``resolve_chain`` over every host, in a worker process."""
     flag, label = _experiment(rcvbuf)
     r = run_worker("chain", [str(hosts_file), resolver, "--concurrency", str(concurrency), *flag])
+    what = "DnsClient.resolve_chain (A+AAAA, CNAMEs)" + label
+    if "error" in r:
+        return DnsRun("sovaudit", what, hosts, None, delay_ms=delay * 1000, note=r["error"])
     return DnsRun(
         tool="sovaudit",
-        what="DnsClient.resolve_chain (A+AAAA, CNAMEs)" + label,
+        what=what,
         hosts=hosts,
         seconds=r["seconds"],
         queries=r["sent"],
@@ -521,6 +548,9 @@ def sovaudit_collect(
     flag, label = _experiment(rcvbuf)
     flag += ["--evidence", str(evidence)] if evidence else []
     r = run_worker("collect", [str(inventory), resolver, "--concurrency", str(concurrency), *flag])
+    if "error" in r:
+        what = "collect_all" + label
+        return DnsRun("sovaudit", what, hosts, None, delay_ms=delay * 1000, note=r["error"])
     return DnsRun(
         tool="sovaudit",
         what=f"collect_all ({r['targets']} targets: web+mail+dns)" + label,
@@ -611,6 +641,7 @@ def _worker_parser(prog: str, source: str) -> argparse.ArgumentParser:
 
 
 def worker_chain(argv: Sequence[str]) -> dict[str, Any]:
+    """Worker: ``resolve_chain`` over a host file; prints counts, timing and peak RSS."""
     a = _worker_parser("worker chain", "hosts_file").parse_args(argv)
     if a.rcvbuf:
         patch_rcvbuf(a.rcvbuf)
@@ -620,6 +651,7 @@ def worker_chain(argv: Sequence[str]) -> dict[str, Any]:
 
 
 def worker_collect(argv: Sequence[str]) -> dict[str, Any]:
+    """Worker: load an inventory and run ``collect_all``; counts, timing, peak RSS."""
     from sovaudit.collect.dns import DnsClient, QueryStats, ResolverAddress
     from sovaudit.collect.endpoints import collect_all
     from sovaudit.inventory import load_inventory
@@ -937,6 +969,7 @@ def offline_stages(evidence: Path | None, count: int = 10_000) -> list[StageRun]
 
 
 def replace_detail(run: StageRun, prefix: str) -> StageRun:
+    """``run`` with ``prefix`` put before its detail."""
     from dataclasses import replace
 
     return replace(run, detail=prefix + run.detail)
@@ -983,6 +1016,7 @@ def dns_table(runs: Sequence[DnsRun]) -> str:
 
 
 def stage_table(runs: Sequence[StageRun]) -> str:
+    """Markdown table of targets and offline stages."""
     lines = ["| stage | measured | target | met | detail |", "|---|---|---|---|---|"]
     for r in runs:
         met = "-" if r.ok is None else ("yes" if r.ok else "**NO**")
@@ -1042,6 +1076,7 @@ def dns_targets(runs: Sequence[DnsRun], delay: float) -> list[StageRun]:
 
 
 def machine() -> str:
+    """One line describing the CPU, Python and kernel."""
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -1069,11 +1104,32 @@ class Plan:
     install: bool
     concurrency: int
     rcvbuf: int = 0
+    whole_max: int = 10_000
+
+
+class RunLog(list[DnsRun]):
+    """The runs so far; each one is also printed and appended to a JSON-lines file as it ends,
+    so a long run interrupted halfway keeps its figures."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def append(self, run: DnsRun, /) -> None:
+        super().append(run)
+        rate = f"{run.names_per_s:,.0f} names/s" if run.names_per_s else run.note
+        print(f"# {run.hosts} {run.tool} {run.what} +{run.delay_ms:g} ms: {rate}", file=sys.stderr)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**asdict(run), "names_per_s": run.names_per_s}) + "\n")
+
+    def extend(self, runs: Iterable[DnsRun], /) -> None:
+        for run in runs:
+            self.append(run)
 
 
 def run_dns(plan: Plan, tools: dict[str, str | None]) -> tuple[list[DnsRun], Path | None]:
     """Every DNS measurement for every size; returns the runs and a 10k-target evidence file."""
-    runs: list[DnsRun] = []
+    runs = RunLog(plan.workdir / "progress.jsonl")
     evidence: Path | None = None
     for n in plan.sizes:
         zdir = plan.workdir / f"z{n}"
@@ -1094,7 +1150,11 @@ def run_dns(plan: Plan, tools: dict[str, str | None]) -> tuple[list[DnsRun], Pat
                     )
                 )
             if tools["adnshost"]:
-                runs.extend(best_adnshost(tools["adnshost"], hosts_file, plan.alt_ip, n))
+                runs.extend(
+                    best_adnshost(
+                        tools["adnshost"], hosts_file, plan.alt_ip, n, 0.0, plan.whole_max
+                    )
+                )
             if tools["dig"] and n <= plan.dig_max:
                 runs.append(run_dig(tools["dig"], zdir / "dig.txt", port, n))
             runs.append(sovaudit_chain(hosts_file, resolver, n, concurrency=plan.concurrency))
@@ -1153,7 +1213,14 @@ def run_dns(plan: Plan, tools: dict[str, str | None]) -> tuple[list[DnsRun], Pat
                     alt_proxy = _alt_ip_next(plan.alt_ip)
                     with delay_proxy(("127.0.0.1", port), plan.delay, (alt_proxy, 53)):
                         runs.extend(
-                            best_adnshost(tools["adnshost"], hosts_file, alt_proxy, n, plan.delay)
+                            best_adnshost(
+                                tools["adnshost"],
+                                hosts_file,
+                                alt_proxy,
+                                n,
+                                plan.delay,
+                                plan.whole_max,
+                            )
                         )
         _check(runs, expected, n)
     return runs, evidence
@@ -1187,7 +1254,14 @@ def _check(runs: Sequence[DnsRun], expected: Expected, n: int) -> None:
             )
 
 
+def set_run_timeout(seconds: float) -> None:
+    """Change the per-run timeout of DNS runs."""
+    global RUN_TIMEOUT
+    RUN_TIMEOUT = seconds
+
+
 def main_run(argv: Sequence[str]) -> int:
+    """``benchmarks/run``: every measurement, two tables on stdout, JSON on request."""
     p = argparse.ArgumentParser(prog="benchmarks/run", description="sovaudit performance harness")
     p.add_argument("--sizes", default="10000,100000", help="comma-separated host counts")
     p.add_argument("--delay", type=float, default=0.05, help="injected RTT in seconds (0: none)")
@@ -1198,7 +1272,7 @@ def main_run(argv: Sequence[str]) -> int:
     p.add_argument(
         "--experiment-rcvbuf",
         type=int,
-        default=4 * 2**20,
+        default=0,
         help="also run sovaudit with this SO_RCVBUF (bytes; 0: do not)",
     )
     p.add_argument("--workdir", type=Path, help="where zones go (default: a temp dir)")
@@ -1207,6 +1281,13 @@ def main_run(argv: Sequence[str]) -> int:
     p.add_argument("--no-dns", action="store_true", help="offline stages only")
     p.add_argument("--offline-count", type=int, default=10_000)
     p.add_argument("--json", type=Path, help="write every figure here")
+    p.add_argument("--run-timeout", type=float, default=RUN_TIMEOUT, help="seconds per DNS run")
+    p.add_argument(
+        "--adns-whole-max",
+        type=int,
+        default=10_000,
+        help="above this size, skip the one-process adnshost run (its retry storms take minutes)",
+    )
     a = p.parse_args(argv)
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="sovaudit-bench-"))
     plan = Plan(
@@ -1220,7 +1301,9 @@ def main_run(argv: Sequence[str]) -> int:
         install=not a.no_install,
         concurrency=a.concurrency,
         rcvbuf=a.experiment_rcvbuf,
+        whole_max=a.adns_whole_max,
     )
+    set_run_timeout(a.run_timeout)
     started = time.perf_counter()
     dns_runs: list[DnsRun] = []
     evidence: Path | None = None
@@ -1262,6 +1345,7 @@ WORKERS: dict[str, Callable[[Sequence[str]], dict[str, Any]]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``run [options]`` (the default) or ``worker chain|collect ...``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["worker"] and len(args) >= 2 and args[1] in WORKERS:
         print(json.dumps(WORKERS[args[1]](args[2:])))

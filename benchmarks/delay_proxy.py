@@ -75,6 +75,7 @@ class DelayProxy:
         return (str(host), int(port))
 
     async def start(self) -> DelayProxy:
+        """Bind the client-facing socket; returns self."""
         loop = asyncio.get_running_loop()
         sock = _udp_socket()
         sock.bind(self.listen)
@@ -82,6 +83,7 @@ class DelayProxy:
         return self
 
     def close(self) -> None:
+        """Close every socket of the proxy."""
         if self.front is not None:
             self.front.close()
         for up in self._clients.values():
@@ -90,6 +92,7 @@ class DelayProxy:
         self._clients.clear()
 
     def forward(self, data: bytes, client: Address) -> None:
+        """Send one client datagram upstream (opening this client's upstream socket once)."""
         self.forwarded += 1
         up = self._clients.get(client)
         if up is not None and up.transport is not None:
@@ -115,6 +118,7 @@ class DelayProxy:
             _transport.sendto(data)
 
     def send_to_client(self, data: bytes, client: Address) -> None:
+        """Deliver one (delayed) reply, unless the proxy was closed meanwhile."""
         if self.front is not None and not self.front.is_closing():
             self.front.sendto(data, client)
 
@@ -153,6 +157,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: run the proxy until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(description="UDP proxy that delays DNS replies")
     parser.add_argument("--upstream", required=True, help="HOST:PORT of the real server")
     parser.add_argument("--delay", type=float, default=0.05, help="seconds added per exchange")

@@ -218,6 +218,7 @@ def read_expected(outdir: Path) -> Expected:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: generate, then print the expected counts as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("hosts", type=int, help="number of hosts (e.g. 10000)")
     parser.add_argument("outdir", type=Path)

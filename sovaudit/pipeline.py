@@ -7,6 +7,7 @@ file between collection and reports is the contract that makes offline re-render
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -104,7 +105,16 @@ def collect(
         ) as client:
             return await collect_all(client, targets, on_done=on_done)
 
-    return asyncio.run(run())
+    # Collection allocates millions of small objects that live until the end of the scan: the
+    # cyclic collector would walk them again and again (measured: 99 s -> 80 s at 100k hosts).
+    gc.freeze()
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
+    try:
+        return asyncio.run(run())
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def load_ruleset(options: ScanOptions) -> RuleSet:
@@ -231,6 +241,11 @@ def scan(
     done.extend(domain_endpoints(inventory))
     try:
         collect(todo, options, on_done=record)
+        if "web" in options.probes:
+            from sovaudit.webstage import run_web_probes
+
+            # Opt-in HTTPS probes of the landing pages, then DNS of their third parties.
+            done = run_web_probes(done, options)
         done = list({e.key: e for e in done}.values())  # the latest endpoint of a key wins
         network = network_answers(done, options)
     except KeyboardInterrupt:

@@ -7,6 +7,8 @@ nameserver; the whole harness runs against nsd only when nsd is installed.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -123,24 +125,24 @@ def test_a_stage_that_does_not_import_is_reported_not_raised() -> None:
     assert failed.ok is None
 
 
-@pytest.mark.skipif(shutil.which("nsd", path="/usr/sbin:/usr/bin") is None,
-                    reason="nsd is not installed (benchmarks/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("nsd", path="/usr/sbin:/usr/bin") is None,
+    reason="nsd is not installed (benchmarks/run installs it)",
+)
 def test_whole_harness_on_nsd(tmp_path: Path) -> None:
+    options = "--sizes 50 --delay 0 --no-install --offline-count 50 --dnsperf-seconds 0.5"
+    options += " --experiment-rcvbuf 0 --dig-max 50"
+    # A loopback address of this process's own for adns (port 53): parallel runs do not clash.
+    alt_ip = f"127.53.{os.getpid() % 250}.1"
     proc = subprocess.run(
-        [
-            sys.executable, "-m", "benchmarks.bench", "run", "--sizes", "50", "--delay", "0",
-            "--no-install", "--offline-count", "50", "--dnsperf-seconds", "0.5",
-            "--experiment-rcvbuf", "0", "--dig-max", "50", "--workdir", str(tmp_path),
-            "--json", str(tmp_path / "out.json"), "--alt-ip", "127.53.250.1",
-        ],
+        [sys.executable, "-m", "benchmarks.bench", "run", *options.split()]
+        + ["--workdir", str(tmp_path), "--json", str(tmp_path / "out.json"), "--alt-ip", alt_ip],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    import json
-
     data = json.loads((tmp_path / "out.json").read_text())
     runs = {(r["tool"], r["what"].split(" (")[0]): r for r in data["dns"]}
     chain = runs[("sovaudit", "DnsClient.resolve_chain")]
