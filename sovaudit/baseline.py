@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sovaudit.errors import EvidenceError
-from sovaudit.models import Endpoint, Finding, Scan, Severity, Status
+from sovaudit.models import Endpoint, Finding, Scan, Severity, Status, controls_data
 
 FindingKey = tuple[str, str, str, str, str]
 EndpointKey = tuple[str, str, str, str]
@@ -97,7 +97,7 @@ def control_summary(endpoint: Endpoint) -> str:
     """Who controls an endpoint, e.g. 'Microsoft Corporation (US)', from its attributions."""
     parts: list[str] = []
     for a in endpoint.attributions:
-        if a.status is not Status.OK:
+        if a.status is not Status.OK or not controls_data(a):
             continue
         who = a.ultimate_parent or a.operator_name or a.operator or "?"
         label = f"{who} ({a.jurisdiction or '?'})"

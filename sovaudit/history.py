@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sovaudit.errors import UserError
-from sovaudit.models import Endpoint, Scan, Status
+from sovaudit.models import Endpoint, Scan, Status, controls_data
 
 DOMESTIC = ("CA", "CA-QC")
 
@@ -50,7 +50,7 @@ def jurisdictions(endpoint: Endpoint) -> set[str]:
     return {
         a.jurisdiction
         for a in endpoint.attributions
-        if a.status is Status.OK and a.jurisdiction is not None
+        if a.status is Status.OK and a.jurisdiction is not None and controls_data(a)
     }
 
 

@@ -106,6 +106,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "evidence_chain": {"en": "Evidence chains", "fr": "Chaînes de preuve"},
     "endpoint_list": {"en": "Endpoints", "fr": "Points d'accès"},
     "records": {"en": "DNS records", "fr": "Enregistrements DNS"},
+    # Web probe (--probe web): the compact summary under an endpoint's evidence.
+    "web_probe": {"en": "Web probe", "fr": "Sonde web"},
+    "web_cdn": {
+        "en": "CDN / host (response headers)",
+        "fr": "CDN / hébergeur (en-têtes de réponse)",
+    },
+    "web_ca": {"en": "Certificate issued by", "fr": "Certificat émis par"},
+    "web_ca_unverified": {"en": "did not verify", "fr": "non vérifié"},
+    "web_idp": {"en": "Identity providers", "fr": "Fournisseurs d'identité"},
+    "web_third_parties": {
+        "en": "Third parties ({n})",
+        "fr": "Tiers ({n})",
+    },
+    "web_more": {"en": "and {n} more", "fr": "et {n} autres"},
+    "web_error": {"en": "Probe incomplete", "fr": "Sonde incomplète"},
     "attributions": {"en": "Attributions", "fr": "Attributions"},
     "step": {"en": "Step", "fr": "Étape"},
     "value": {"en": "Value", "fr": "Valeur"},
@@ -379,6 +394,10 @@ STEP_LABELS: dict[str, dict[str, str]] = {
     "suffix": {"en": "suffix", "fr": "suffixe"},
     "registry": {"en": "registry", "fr": "registre"},
     "registrar": {"en": "registrar", "fr": "bureau d'enregistrement"},
+    "http": {"en": "HTTP answer", "fr": "réponse HTTP"},
+    "caveat": {"en": "caveat", "fr": "réserve"},
+    "ca": {"en": "certification authority", "fr": "autorité de certification"},
+    "identity-provider": {"en": "identity provider", "fr": "fournisseur d'identité"},
 }
 
 

@@ -138,6 +138,16 @@ class Attribution:
     evidence: tuple[EvidenceStep, ...] = ()
 
 
+# Attribution roles that describe who vouches for an endpoint, not who holds or carries its data:
+# they never count toward who controls the endpoint (a certificate authority sees no traffic).
+NON_DATA_ROLES = frozenset({"certificate-authority"})
+
+
+def controls_data(attribution: Attribution) -> bool:
+    """True when the attributed party handles the endpoint's data (hosting, mail, DNS, CDN...)."""
+    return attribution.role not in NON_DATA_ROLES
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     title: str

@@ -474,7 +474,7 @@ def test_packs_are_datasets_and_defaults_are_not_loaded_twice() -> None:
     names = [d.name for d in datasets]
     assert names[:4] == ["rules:united-states", "rules:quebec", "rules:canada", "rules:sovereignty"]
     # The optional packs (domains, mail signals) join the default profile once shipped.
-    assert set(names[4:]) <= {"rules:domains", "rules:mail-signals"}
+    assert set(names[4:]) <= {"rules:domains", "rules:mail-signals", "rules:web"}
     assert all(len(d.version) == 12 and d.date == "2026-11-25" for d in datasets)
     assert datasets[0].source == "rules/united-states.yaml"
     pack, rules = load_pack(default_pack_paths()[1], default=True)

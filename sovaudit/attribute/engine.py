@@ -44,6 +44,18 @@ CONF_RDAP = 0.6
 CONF_AS_NAME = 0.4
 CONF_COUNTRY = 0.3
 
+# Web probe attributions. A response header is only what the server says about itself: any
+# server can send "CF-Ray", so it weighs less than DNS or ASN facts.
+CONF_WEB_HEADER = 0.7
+CONF_WEB_IDP = 0.8  # a redirect or form to the sign-in host was seen, not guessed
+CONF_WEB_CA = 0.9  # the issuer is in the certificate the server presented
+ROLE_WEB_SIGNAL = "web-signal"
+ROLE_IDP = "identity-provider"
+ROLE_CA = "certificate-authority"
+WEB_SIGNAL_KINDS = frozenset({"cdn", "waf", "host", "platform"})
+HEADER_CAVEAT = "response headers can be forged by any server: an indication, not proof"
+_WEB_SIGNALS_SOURCE = "web_signals.yaml"
+
 # Categories that sit in front of a service (their own layer of exposure): TLS terminates there.
 _FRONT_CATEGORIES = frozenset({"cdn", "security"})
 
@@ -335,6 +347,12 @@ class Attributor:
         for ip in endpoint.addresses:
             add(self._address(str(ip), via, "cname", index))
 
+        web = details.get("web")
+        if isinstance(web, Mapping):
+            # After DNS and addresses: a finding cites the first attribution that matched, and
+            # the DNS facts are stronger than what an HTTP answer says about itself.
+            self._web(web, add)
+
         if not out:
             # Nothing at all to attribute: say why instead of returning an empty, "clean" list.
             role = {"mail": "mx", "dns": "ns"}.get(endpoint.layer.value, "address")
@@ -343,9 +361,11 @@ class Attributor:
             why = endpoint.reason or "no address or name to attribute"
             add(self._unknown(draft, reason_text("unresolved", reason=why)))
 
+        # The certificate authority vouches for the name; it neither hosts nor sees the data.
+        holders = [a for a in out if a.role != ROLE_CA]
         control = {
-            "jurisdictions": sorted({a.jurisdiction for a in out if a.jurisdiction}),
-            "operators": list(dict.fromkeys(a.operator for a in out if a.operator)),
+            "jurisdictions": sorted({a.jurisdiction for a in holders if a.jurisdiction}),
+            "operators": list(dict.fromkeys(a.operator for a in holders if a.operator)),
             "attributed": any(a.status is Status.OK for a in out)
             and not any(a.status is Status.UNKNOWN for a in out),
             "unknown": sum(1 for a in out if a.status is Status.UNKNOWN),
@@ -354,6 +374,99 @@ class Attributor:
         if mail_summary is not None:
             new_details["mail"] = mail_summary
         return replace(endpoint, attributions=tuple(out), details=new_details)
+
+    # -- web probe (details["web"], see sovaudit/collect/web.py) ----------------------------
+
+    def _web(self, web: Mapping[str, Any], add: _Add) -> None:
+        """CDN/host signals, identity providers and the certificate authority of a web probe."""
+        source = str(web.get("final_url") or web.get("url") or "")
+        headers: dict[str, str] = {}
+        for pair in web.get("headers") or ():
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                headers.setdefault(str(pair[0]), str(pair[1]))
+        signals = [s for s in web.get("signals") or () if isinstance(s, Mapping)]
+        # One attribution per operator, with one evidence step per header or cookie seen.
+        by_operator: dict[str, list[Mapping[str, Any]]] = {}
+        for sig in signals:
+            op_id = sig.get("operator")
+            kind = sig.get("kind")
+            if kind in WEB_SIGNAL_KINDS and op_id in self.registry.operators:
+                by_operator.setdefault(str(op_id), []).append(sig)
+        for op_id, sigs in by_operator.items():
+            draft = _Draft(subject=str(sigs[0].get("provider") or op_id), role=ROLE_WEB_SIGNAL)
+            for sig in sigs:
+                draft.evidence.append(
+                    EvidenceStep("http", _http_value(str(sig.get("evidence", "")), headers), source)
+                )
+            draft.evidence.append(EvidenceStep("caveat", HEADER_CAVEAT, "sovaudit web probe"))
+            draft.flag("http-header")
+            op = self.registry.operators[op_id]
+            if op.category in _FRONT_CATEGORIES:
+                draft.flag("gateway")  # TLS terminates there: it reads every request in clear
+            add(self._resolved(draft, op, CONF_WEB_HEADER))
+        for sig in signals:
+            if sig.get("kind") == "identity-provider":
+                add(self._identity_provider(sig, source))
+        tls = web.get("tls")
+        if isinstance(tls, Mapping):
+            add(self._certificate_authority(tls, source))
+
+    def _identity_provider(self, sig: Mapping[str, Any], source: str) -> Attribution | None:
+        evidence = str(sig.get("evidence", ""))
+        host = normalize_name(evidence.rsplit(" ", 1)[-1]) if evidence else ""
+        draft = _Draft(subject=host or str(sig.get("provider", "")), role=ROLE_IDP)
+        draft.evidence.append(EvidenceStep("http", evidence, source))
+        draft.evidence.append(
+            EvidenceStep("identity-provider", str(sig.get("provider", "")), _WEB_SIGNALS_SOURCE)
+        )
+        op_id = sig.get("operator")
+        if op_id in self.registry.operators:
+            return self._resolved(draft, self.registry.operators[str(op_id)], CONF_WEB_IDP)
+        draft.flag("idp-not-in-registry")
+        return self._unknown(
+            draft, f"identity provider {sig.get('provider')} is not in the provider registry"
+        )
+
+    def _certificate_authority(self, tls: Mapping[str, Any], source: str) -> Attribution | None:
+        from sovaudit.collect.web import default_web_signals, match_ca
+
+        issuer_org = tls.get("issuer_organization")
+        rule = match_ca(str(issuer_org) if issuer_org else None, default_web_signals())
+        if rule is None:
+            return None
+        draft = _Draft(subject=rule.name, role=ROLE_CA)
+        draft.evidence.append(
+            EvidenceStep("http", f"certificate issuer: {tls.get('issuer', '')}", source)
+        )
+        draft.evidence.append(
+            EvidenceStep("ca", f"{rule.name} ({rule.country})", _WEB_SIGNALS_SOURCE)
+        )
+        if not tls.get("verified", False):
+            draft.flag("tls-unverified")
+        if rule.operator is not None and rule.operator in self.registry.operators:
+            at = self._resolved(draft, self.registry.operators[rule.operator], CONF_WEB_CA)
+            # The registry files the company under its main business (e.g. security); here it
+            # acts as a CA, and rules about hosting or CDNs must not read it as one.
+            return replace(at, category=ROLE_CA)
+        country = rule.parent_country or rule.country
+        if rule.parent_country:
+            draft.evidence.append(
+                EvidenceStep("parent", f"parent country {rule.parent_country}", _WEB_SIGNALS_SOURCE)
+            )
+        draft.evidence.append(EvidenceStep("jurisdiction", country, _WEB_SIGNALS_SOURCE))
+        draft.flag("ca-table")
+        return Attribution(
+            subject=draft.subject,
+            role=draft.role,
+            operator_name=rule.name,
+            category=ROLE_CA,
+            jurisdiction=country,
+            operator_jurisdiction=rule.country,
+            confidence=CONF_WEB_CA,
+            status=Status.OK,
+            flags=tuple(draft.flags),
+            evidence=tuple(draft.evidence),
+        )
 
     # -- mail ------------------------------------------------------------------------------
 
@@ -863,6 +976,17 @@ def _record_index(records: Iterable[DnsRecord]) -> dict[str, DnsRecord]:
         for ans in rec.answers:
             index.setdefault(_answer_key(ans), rec)
     return index
+
+
+def _http_value(evidence: str, headers: Mapping[str, str]) -> str:
+    """``Name: value`` for a header signal ("CF-Ray header"), the cookie name for a cookie one."""
+    if evidence.endswith(" header"):
+        name = evidence[: -len(" header")]
+        value = headers.get(name.lower())
+        return f"{name}: {value}" if value is not None else f"{name} (header)"
+    if evidence.endswith(" cookie"):
+        return f"Set-Cookie: {evidence[: -len(' cookie')]}=…"
+    return evidence
 
 
 def _record_step(rec: DnsRecord, value: str) -> EvidenceStep:

@@ -66,6 +66,7 @@ CATEGORIES = (
     "security",
     "registry",
     "registrar",
+    "certificate-authority",  # set by the web probe's CA attribution, never by the registry
 )
 OWNERSHIPS = ("public", "private", "not-for-profit")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -180,7 +181,8 @@ _FACT_LIST: tuple[Fact, ...] = (
     Fact("role", _K.STRING, _A,
          "What the subject is for the endpoint: address, cname, mx, ns, autodiscover, "
          "spf-include, spf-ip, spf-host, dkim, gateway, mailbox, txt-token, registry, "
-         "registrar, asn.", attrgetter("role")),
+         "registrar, asn, web-signal, identity-provider, certificate-authority.",
+         attrgetter("role")),
     Fact("status", _K.STRING, _A, "Whether the attribution succeeded (ok, unknown, skipped).",
          attrgetter("status"), tuple(x.value for x in Status)),
     Fact("address", _K.STRING, _A, "IP address of the subject, when it is one.",

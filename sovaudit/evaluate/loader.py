@@ -45,7 +45,7 @@ _DEFAULT_DIR = Path(__file__).resolve().parent.parent / "rules"
 DEFAULT_PACK_NAMES = ("united-states.yaml", "quebec.yaml", "canada.yaml", "sovereignty.yaml")
 DEFAULT_PROFILE = "quebec"
 # Packs a profile may list before they exist (written in parallel): skipped when absent.
-OPTIONAL_PACKS = frozenset({"domains.yaml", "mail-signals.yaml"})
+OPTIONAL_PACKS = frozenset({"domains.yaml", "mail-signals.yaml", "web.yaml"})
 @dataclass(frozen=True, slots=True)
 class Text:
     """A user-facing string in French and English."""
@@ -169,7 +169,7 @@ PROFILES: dict[str, Profile] = {
                  "souveraineté, domaines, courriel)",
                  "Québec public body (Law 25, federal benchmark, US law, sovereignty, domains, "
                  "mail)"),
-            (*DEFAULT_PACK_NAMES, "domains.yaml", "mail-signals.yaml"),
+            (*DEFAULT_PACK_NAMES, "domains.yaml", "mail-signals.yaml", "web.yaml"),
         ),
         Profile(
             "canada",
@@ -178,7 +178,7 @@ PROFILES: dict[str, Profile] = {
                  "Canadian public body outside Québec (federal, Nova Scotia, British Columbia, "
                  "US law, sovereignty, domains, mail)"),
             ("united-states.yaml", "canada.yaml", "canada-provinces.yaml", "sovereignty.yaml",
-             "international.yaml", "domains.yaml", "mail-signals.yaml"),
+             "international.yaml", "domains.yaml", "mail-signals.yaml", "web.yaml"),
             # UNKNOWN-OPERATOR cites Law 25; INTL-UNKNOWN-OPERATOR says the same without it.
             frozenset({"UNKNOWN-OPERATOR"}),
         ),

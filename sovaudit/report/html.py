@@ -46,6 +46,7 @@ from sovaudit.report.summary import (
     iso,
     split_control,
     uses_ip_asn_table,
+    web_summary,
 )
 
 # Sorting and filtering of the findings table, and opening every <details> before printing.
@@ -365,6 +366,7 @@ def render_html(view: ReportView) -> str:
         jur=lambda c: _jurisdiction(c, lang),
         split=split_control,
         records=display_records,
+        web=web_summary,
         control_name=control_name,
         endpoint_jurisdictions=endpoint_jurisdictions,
         key_figures=[

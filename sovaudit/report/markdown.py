@@ -37,6 +37,7 @@ from sovaudit.report.summary import (
     iso,
     split_control,
     uses_ip_asn_table,
+    web_summary,
 )
 
 # Caps that keep a 10,000-endpoint report well under GitHub's 1 MiB job-summary limit; the
@@ -298,6 +299,7 @@ def _endpoint_evidence(
     for c in ev.chains:
         body += _chain(c, hosts, index, lang)
     body.append("")
+    body += _web(e, lang)
     # Records are already in each chain's "record" step; they are shown again only where they
     # explain a gap: an endpoint that failed, or one with no chain.
     if e.records and (not e.attributions or e.status is not Status.OK):
@@ -318,6 +320,32 @@ def _endpoint_evidence(
         f"{e.host} \u00b7 {e.organization_name or e.organization} \u00b7 {e.layer.value}"
     ) + sev
     return _details(summary, body or [t("none", lang).capitalize() + "."])
+
+
+def _web(e: Endpoint, lang: str) -> list[str]:
+    """What ``--probe web`` saw on the endpoint, one line per kind of party."""
+    w = web_summary(e)
+    if w is None:
+        return []
+    lines = [f"**{t('web_probe', lang)}**", ""]
+    if w.cdn:
+        lines.append(f"- {t('web_cdn', lang)}: " + ", ".join(md_text(c) for c in w.cdn))
+    if w.ca:
+        unverified = "" if w.ca_verified else f" ({t('web_ca_unverified', lang)})"
+        lines.append(f"- {t('web_ca', lang)}: {md_text(w.ca)}{unverified}")
+    if w.identity_providers:
+        lines.append(
+            f"- {t('web_idp', lang)}: " + ", ".join(md_code(h) for h in w.identity_providers)
+        )
+    if w.third_party_count:
+        more = w.third_party_count - len(w.third_parties)
+        shown = ", ".join(md_code(h) for h in w.third_parties)
+        if more > 0:
+            shown += " " + t("web_more", lang, n=more)
+        lines.append(f"- {t('web_third_parties', lang, n=w.third_party_count)}: {shown}")
+    if w.error:
+        lines.append(f"- {t('web_error', lang)}: {md_text(w.error)}")
+    return [*lines, ""]
 
 
 def _endpoints(view: ReportView, lang: str) -> list[str]:

@@ -24,6 +24,7 @@ from sovaudit.models import (
     Scan,
     Severity,
     Status,
+    controls_data,
 )
 
 US = "US"
@@ -65,7 +66,8 @@ def sort_scan(scan: Scan) -> Scan:
 
 def endpoint_jurisdictions(endpoint: Endpoint) -> tuple[str, ...]:
     """Sorted jurisdictions of the ultimate parents behind an endpoint (empty if unattributed)."""
-    return tuple(sorted({a.jurisdiction for a in endpoint.attributions if a.jurisdiction}))
+    found = {a.jurisdiction for a in endpoint.attributions if a.jurisdiction and controls_data(a)}
+    return tuple(sorted(found))
 
 
 def is_us_controlled(endpoint: Endpoint) -> bool:
@@ -583,3 +585,49 @@ CREDITS = (
 def uses_ip_asn_table(scan: Scan) -> bool:
     """True when the scan used the CC BY 4.0 IP -> ASN table, whose licence asks for credit."""
     return any("ip-location-db" in d.name or "DB-IP" in d.licence for d in scan.datasets)
+
+
+# Third-party hosts listed by name under an endpoint; the rest are counted.
+MAX_WEB_HOSTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class WebSummary:
+    """What the web probe saw on one endpoint, compact enough for one block of a report."""
+
+    cdn: tuple[str, ...]  # e.g. "Cloudflare (CF-Ray header)"
+    ca: str | None  # issuer organization (and CA name when known)
+    ca_verified: bool
+    identity_providers: tuple[str, ...]
+    third_parties: tuple[str, ...]  # hosts, capped at MAX_WEB_HOSTS
+    third_party_count: int
+    error: str | None
+
+
+def web_summary(endpoint: Endpoint) -> WebSummary | None:
+    """The web probe's observation of ``endpoint`` (``details["web"]``), or None without one."""
+    web = endpoint.details.get("web")
+    if not isinstance(web, dict):
+        return None
+    tls = web.get("tls") if isinstance(web.get("tls"), dict) else None
+    ca: str | None = None
+    if tls is not None:
+        ca_names = [
+            str(s.get("provider")) for s in web.get("signals") or ()
+            if isinstance(s, dict) and s.get("kind") == "ca"
+        ]
+        issuer = str(tls.get("issuer_organization") or tls.get("issuer") or "")
+        if ca_names and issuer.lower() in ca_names[0].lower():
+            ca = ca_names[0]  # "Let's Encrypt (ISRG)" says it all
+        else:
+            ca = issuer + (f" ({ca_names[0]})" if ca_names else "")
+    hosts = [str(tp.get("host")) for tp in web.get("third_parties") or () if isinstance(tp, dict)]
+    return WebSummary(
+        cdn=tuple(str(c) for c in web.get("cdn_signals") or ()),
+        ca=ca or None,
+        ca_verified=bool(tls.get("verified")) if tls is not None else False,
+        identity_providers=tuple(str(h) for h in web.get("identity_providers") or ()),
+        third_parties=tuple(hosts[:MAX_WEB_HOSTS]),
+        third_party_count=len(hosts),
+        error=str(web["error"]) if web.get("error") else None,
+    )
