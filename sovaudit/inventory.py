@@ -348,6 +348,12 @@ class _YamlInventory:
         if len(org_nodes) > MAX_ORGANIZATIONS:
             raise self.fail(orgs_node, f"more than {MAX_ORGANIZATIONS} organizations")
         profile = self.scalar(top["profile"], "profile") if "profile" in top else None
+        if profile is not None:
+            from sovaudit.evaluate.loader import PROFILES
+
+            if profile not in PROFILES:
+                valid = ", ".join(sorted(PROFILES))
+                raise self.fail(top["profile"], f"unknown profile {profile!r} (valid: {valid})")
         orgs: list[Organization] = []
         accepted: list[AcceptedRisk] = []
         ids: dict[str, int] = {}

@@ -88,6 +88,8 @@ def test_plain_text_inventory() -> None:
         ("version: 1\norganizations:\n  - id: !!python/object:os.system a\n"
          "    domains: [a.test]\n", 3, "tag"),
         ("- just\n- a list\n", 1, "must be a mapping"),
+        ("version: 1\nprofile: mars\norganizations:\n  - id: a\n    domains: [a.test]\n", 2,
+         "unknown profile 'mars'"),
     ],
 )
 def test_bad_inventories_name_file_and_line(text: str, line: int, needle: str) -> None:
