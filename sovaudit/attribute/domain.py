@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sovaudit.attribute.datafile import load_yaml_lines
-from sovaudit.attribute.registry import Entity, default_registry, normalize_name, normalize_org
+from sovaudit.attribute.registry import (
+    Entity,
+    default_registry,
+    normalize_name,
+    normalize_org,
+    parse_entity,
+)
 from sovaudit.errors import DatasetError
 from sovaudit.models import (
     Attribution,
@@ -307,35 +313,6 @@ def _ln(item: object) -> int:
     return int(getattr(item, "line", 0))
 
 
-def _parse_entity(d: Mapping[str, Any], path: str) -> Entity:
-    line = _ln(d)
-    eid = _text(d, "id", path, line, "entity")
-    what = f"entity {eid!r}"
-    if not _ID.match(eid):
-        raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
-    country = _text(d, "country", path, line, what)
-    if not _COUNTRY.match(country):
-        raise DatasetError(f"{what}: country {country!r} is not ISO 3166", path=path, line=line)
-    ownership = _text(d, "ownership", path, line, what)
-    if ownership not in OWNERSHIPS:
-        raise DatasetError(
-            f"{what}: ownership must be one of {', '.join(OWNERSHIPS)}", path=path, line=line
-        )
-    return Entity(
-        id=eid,
-        name=_text(d, "name", path, line, what),
-        country=country,
-        ownership=ownership,
-        parent=_opt_text(d, "parent", path, line, what),
-        listed=_opt_text(d, "listed", path, line, what),
-        source=_text(d, "source", path, line, what),
-        reviewed=_date(d, path, line, what),
-        unverified=bool(d.get("unverified", False)),
-        note=_opt_text(d, "note", path, line, what),
-        line=line,
-    )
-
-
 def _parse_registry(d: Mapping[str, Any], path: str) -> RegistryEntry:
     line = _ln(d)
     raw = d.get("suffix")
@@ -404,7 +381,7 @@ def parse_domain_table(
     reviewed = _date(data, path, 1, "table")
     entities: dict[str, Entity] = dict(providers or {})
     for item in _items(data, "entities", path):
-        ent = _parse_entity(item, path)
+        ent = parse_entity(item, path)
         if ent.id in entities:
             raise DatasetError(
                 f"duplicate entity id {ent.id!r} (here or in providers.yaml)",

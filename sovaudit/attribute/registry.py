@@ -29,7 +29,7 @@ from sovaudit.attribute.datafile import load_yaml_lines
 from sovaudit.errors import DatasetError
 
 CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
-OWNERSHIPS = ("public", "private")
+OWNERSHIPS = ("public", "private", "not-for-profit")
 PATTERN_ROLES = ("cname", "mx", "ns", "any")
 _COUNTRY = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -348,7 +348,8 @@ def _reviewed(d: Mapping[str, Any], path: str, line: int, what: str) -> str:
     return text
 
 
-def _parse_entity(d: Any, path: str) -> Entity:
+def parse_entity(d: Any, path: str) -> Entity:
+    """One ownership entity (provider registry or domain table), validated with FILE:LINE."""
     line = getattr(d, "line", 0)
     if not isinstance(d, dict):
         raise DatasetError("each entity must be a mapping", path=path, line=line)
@@ -490,7 +491,7 @@ def parse_registry(
     ops = data.get("operators") or []
     if not isinstance(ents, list) or not isinstance(ops, list):
         raise DatasetError("'entities' and 'operators' must be lists", path=path, line=1)
-    entities = [_parse_entity(e, path) for e in ents]
+    entities = [parse_entity(e, path) for e in ents]
     operators = [_parse_operator(o, path) for o in ops]
     tokens = (
         _parse_tokens(_load_yaml(tokens_text, tokens_path), tokens_path)
