@@ -90,7 +90,10 @@ def list_rules(
     no_default_rules: NoDefault = False,
     profile: ProfileOpt = None,
 ) -> None:
-    """List every rule of a profile: id, default severity and title (packs in the caption)."""
+    """List every rule of a profile: id, default severity and title (packs in the caption).
+
+    Example: sovaudit rules list --profile eu --lang fr
+    """
     _check_lang(lang)
     ruleset = _load(rules, no_default_rules, profile)
     if as_json:
@@ -123,7 +126,10 @@ def show_rule(
     no_default_rules: NoDefault = False,
     profile: ProfileOpt = None,
 ) -> None:
-    """Show one rule: title, rationale, references, severity, layers and condition."""
+    """Show one rule: title, rationale, references, severity, layers and condition.
+
+    Example: sovaudit rules show US-CLOUD-ACT-HOSTING --lang fr
+    """
     _check_lang(lang)
     ruleset = _load(rules, no_default_rules, profile)
     rule = ruleset.get(rule_id)
@@ -187,6 +193,8 @@ def validate(
     Each file is checked on its own (every error is reported, as FILE:LINE: message), then all of
     them together with every shipped pack (of any profile) for duplicate rule ids. Exit code 2 on
     any error.
+
+    Example: sovaudit rules validate my-rules.yaml
     """
     failed = 0
     for path in files:
