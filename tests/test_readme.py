@@ -43,3 +43,13 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     assert "python -m pytest" in block[1]
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "python -m pytest" in ci
+
+
+def test_every_command_help_has_an_example() -> None:
+    root = typer.main.get_command(app)
+    lacking = [
+        path
+        for path, cmd in _walk(root, ["sovaudit"])
+        if not hasattr(cmd, "commands") and "Example:" not in (cmd.help or "")
+    ]
+    assert not lacking, f"--help without an 'Example:' line: {lacking}"
