@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import secrets
 import socket
+import time
+from array import array
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +35,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from sovaudit.collect import wire
 from sovaudit.errors import ResolverError
 from sovaudit.models import DnsRecord
 
@@ -108,7 +113,8 @@ class Answer:
     rcode: str  # NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... or TIMEOUT / NETERROR
     resolver: str
     timestamp: str
-    rrsets: tuple[Any, ...] = ()  # dns.rrset.RRset from the answer section
+    # The answer section, grouped as dnspython groups it (see sovaudit.collect.wire).
+    rrsets: tuple[wire.RRset, ...] = ()
     error: str | None = None
 
     @property
@@ -137,7 +143,7 @@ class Answer:
             out.append(
                 DnsRecord(
                     name=rrset.name.to_text(omit_final_dot=True),
-                    type=dns.rdatatype.to_text(rrset.rdtype),
+                    type=_type_text(rrset.rdtype),
                     rcode=self.rcode,
                     answers=tuple(texts),
                     ttl=int(rrset.ttl),
@@ -150,13 +156,13 @@ class Answer:
 
     def rdatas(self, name: str, rdtype: str) -> list[Any]:
         """Rdatas of the given owner name and type in the answer section."""
-        want = dns.name.from_text(name)
-        code = dns.rdatatype.from_text(rdtype)
+        want = _name_key(name)
+        code = _type_code(rdtype)
         return [
             rd
             for rrset in self.rrsets
-            if rrset.name == want and rrset.rdtype == code
-            for rd in rrset
+            if rrset.rdtype == code and rrset.key == want
+            for rd in rrset.rdatas
         ]
 
     def describe(self) -> str:
@@ -185,14 +191,88 @@ def _rdata_text(rdata: Any) -> str:
 _NAME_TYPES = {dns.rdatatype.CNAME, dns.rdatatype.NS, dns.rdatatype.PTR}
 
 
-_Waiter = tuple[dns.message.Message, "asyncio.Future[dns.message.Message]"]
+# Small caches: the same few types, rcodes and names are converted millions of times a scan.
+@functools.cache
+def _type_code(rdtype: str) -> int:
+    return int(dns.rdatatype.from_text(rdtype))
+
+
+@functools.cache
+def _type_text(code: int) -> str:
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(code))
+
+
+@functools.cache
+def _rcode_text(code: int) -> str:
+    return dns.rcode.to_text(dns.rcode.Rcode.make(code))
+
+
+def _name_key(name: str) -> tuple[bytes, ...]:
+    """The lower-cased labels of a name given as text, as dnspython's parser reads it."""
+    # Fast path for the common plain name; dnspython for escapes, IDN, '@' and invalid names
+    # (which it refuses with the same exception as before).
+    if name.isascii() and "\\" not in name and name != "@":
+        parts = (name[:-1] if name.endswith(".") else name).lower().encode("ascii").split(b".")
+        if all(0 < len(p) < 64 for p in parts) and len(name) < 254:
+            parts.append(b"")
+            return tuple(parts)
+    return _name_key_slow(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_key_slow(name: str) -> tuple[bytes, ...]:
+    return tuple(label.lower() for label in dns.name.from_text(name).labels)
+
+
+def _question_wire(name: str) -> bytes:
+    """The wire form of a question name; DNSException if the name is invalid."""
+    try:
+        return wire.encode_name(name)
+    except ValueError:
+        # Escapes, IDN in Unicode, or an invalid name: dnspython decides, as before.
+        wire_form = dns.name.from_text(name).to_wire()
+        assert wire_form is not None  # without a file, to_wire returns the bytes
+        return wire_form
+
+
+class _Pending:
+    """One question in flight: its attempts and the future its callers await.
+
+    Why a plain object and callbacks instead of a coroutine per question: a task, a
+    ``wait_for`` (itself a task) and a semaphore per query cost more CPU than parsing the
+    reply; here a query is one future and one entry in the client's deadline queue (issue 8).
+    """
+
+    __slots__ = (
+        "attempt", "client", "future", "last_error", "name", "proto", "qid", "qtype",
+        "qwire", "rdtype", "resolver", "serial", "start",
+    )  # fmt: skip
+
+    def __init__(
+        self, client: DnsClient, name: str, rdtype: str, qwire: bytes, qtype: int,
+        future: asyncio.Future[Answer], start: int,
+    ) -> None:  # fmt: skip
+        self.client = client
+        self.name = name
+        self.rdtype = rdtype
+        self.qwire = qwire
+        self.qtype = qtype
+        self.future = future
+        self.start = start
+        self.attempt = 0
+        self.last_error = "no answer"
+        self.resolver = client.resolvers[start]
+        self.qid = -1
+        self.proto: _UdpProtocol | None = None
+        # Bumped when an attempt ends (reply, error, timeout): older deadlines no longer apply.
+        self.serial = 0
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
     """Receives answers on one socket and hands each to the query that is waiting for it."""
 
     def __init__(self) -> None:
-        self.pending: dict[int, _Waiter] = {}
+        self.pending: dict[int, _Pending] = {}
         self.ignored = 0
         self.transport: asyncio.DatagramTransport | None = None
 
@@ -203,27 +283,37 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         if len(data) < 12:
             self.ignored += 1
             return
-        entry = self.pending.get(int.from_bytes(data[:2], "big"))
-        if entry is None:
+        qid = int.from_bytes(data[:2], "big")
+        pending = self.pending.get(qid)
+        if pending is None:
             self.ignored += 1  # late answer, or an id nobody asked for
             return
-        query, future = entry
-        try:
-            msg = dns.message.from_wire(data)
-        except dns.exception.DNSException:
-            self.ignored += 1
+        # Checks id, QR, opcode and question (name, type, class); None if anything is off.
+        decoded = wire.decode_response(data, qid, pending.qwire, pending.qtype)
+        if decoded is None:
+            self.ignored += 1  # malformed, or not the answer to our query
             return
-        if not query.is_response(msg):
-            self.ignored += 1  # wrong question: not the answer to our query
-            return
-        if not future.done():
-            future.set_result(msg)
+        if decoded.unknown:
+            # Content the codec does not model: dnspython parses this one reply (and refuses
+            # it if it is malformed in a way only it checks).
+            try:
+                msg = dns.message.from_wire(data)
+            except Exception:  # any parse failure means: not a usable answer
+                self.ignored += 1
+                return
+            rcode, tc, rrsets = msg.rcode(), bool(msg.flags & dns.flags.TC), msg.answer
+            reply = (int(rcode), tc, wire.from_dnspython(rrsets))
+        else:
+            reply = (decoded.rcode, decoded.tc, decoded.rrsets())
+        del self.pending[qid]
+        pending.client._on_reply(pending, *reply)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: fail every waiter on this socket now.
-        for _query, future in list(self.pending.values()):
-            if not future.done():
-                future.set_exception(exc)
+        waiting = list(self.pending.values())
+        self.pending.clear()
+        for pending in waiting:
+            pending.client._on_error(pending, exc)
 
 
 @dataclass
@@ -249,8 +339,17 @@ class DnsClient:
         if not self.resolvers:
             raise ResolverError("no resolver to query")
         self._protocols: dict[ResolverAddress, _UdpProtocol] = {}
-        self._cache: dict[tuple[str, str], asyncio.Task[Answer]] = {}
-        self._semaphore: asyncio.Semaphore | None = None
+        self._opening: dict[ResolverAddress, asyncio.Task[_UdpProtocol]] = {}
+        self._cache: dict[tuple[str, str], asyncio.Future[Answer]] = {}
+        # Bounded concurrency without a semaphore: questions beyond the limit wait in order.
+        self._waiting: deque[_Pending] = deque()
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # TCP fallbacks (rare), kept referenced
+        # Every attempt waits the same timeout, so deadlines come in sending order: one FIFO
+        # and one timer for the oldest replace a timer handle per query.
+        self._deadlines: deque[tuple[float, _Pending, int]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._ids: list[int] = []
         self._next = 0
 
     async def close(self) -> None:
@@ -281,70 +380,192 @@ class DnsClient:
             self._protocols[resolver] = proto
         return proto
 
-    def query(self, name: str, rdtype: str) -> asyncio.Task[Answer]:
+    def query(self, name: str, rdtype: str) -> asyncio.Future[Answer]:
         """The (cached) answer to one question; the same question is sent once per client."""
         key = (name.lower().rstrip("."), rdtype)
-        task = self._cache.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._query(key[0], rdtype))
-            self._cache[key] = task
-        else:
+        future = self._cache.get(key)
+        if future is not None:
             self.stats.cache_hits += 1
-        return task
-
-    async def _query(self, name: str, rdtype: str) -> Answer:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.concurrency)
-        async with self._semaphore:
-            return await self._query_unbounded(name, rdtype)
-
-    async def _query_unbounded(self, name: str, rdtype: str) -> Answer:
+            return future
+        future = asyncio.get_running_loop().create_future()
+        self._cache[key] = future
+        qname = key[0]
         try:
-            qname = dns.name.from_text(name)
+            qwire = _question_wire(qname)
         except dns.exception.DNSException as exc:
-            return self._failed(name, rdtype, "FORMERR", f"invalid name: {exc}", "-")
-        attempts = self.retries + 1
+            future.set_result(self._failed(qname, rdtype, "FORMERR", f"invalid name: {exc}", "-"))
+            return future
+        try:
+            qtype = _type_code(rdtype)
+        except dns.exception.DNSException as exc:
+            future.set_exception(exc)  # a programming error: surfaces where it is awaited
+            return future
         start = self._next
         self._next = (self._next + 1) % len(self.resolvers)
-        last_error = "no answer"
-        resolver = self.resolvers[start]
-        for attempt in range(attempts):
-            resolver = self.resolvers[(start + attempt) % len(self.resolvers)]
-            query = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
-            try:
-                msg = await self._udp_exchange(resolver, query)
-            except TimeoutError:
-                self.stats.timeouts += 1
-                last_error = f"timeout after {self.timeout:g} s"
-                continue
-            except OSError as exc:
-                last_error = f"network error: {exc.strerror or exc}"
-                continue
-            if msg.flags & dns.flags.TC:
-                self.stats.tcp_fallbacks += 1
-                try:
-                    msg = await dns.asyncquery.tcp(
-                        query, resolver.host, timeout=self.timeout, port=resolver.port
-                    )
-                except (TimeoutError, dns.exception.Timeout):
-                    last_error = "truncated over UDP, then timeout over TCP"
-                    continue
-                except (OSError, dns.exception.DNSException, EOFError) as exc:
-                    last_error = f"truncated over UDP, then TCP failed: {exc}"
-                    continue
-                if msg.flags & dns.flags.TC:
-                    # Even 64 KB were not enough: an empty "answer" must not pass for NOERROR.
-                    last_error = "answer too large even over TCP (truncated)"
-                    continue
-            self.stats.answered += 1
-            return Answer(
-                qname=name,
-                qtype=rdtype,
-                rcode=dns.rcode.to_text(msg.rcode()),
-                resolver=str(resolver),
-                timestamp=_now(),
-                rrsets=tuple(msg.answer),
+        pending = _Pending(self, qname, rdtype, qwire, qtype, future, start)
+        if self._inflight < self.concurrency:
+            self._inflight += 1
+            self._attempt(pending)
+        else:
+            self._waiting.append(pending)
+        return future
+
+    # -- the life of one question: attempt, reply / timeout / error, next attempt or answer ---
+
+    def _attempt(self, pending: _Pending) -> None:
+        if pending.future.done():  # every caller gave up (cancelled): free the slot
+            self._release()
+            return
+        resolver = self.resolvers[(pending.start + pending.attempt) % len(self.resolvers)]
+        pending.resolver = resolver
+        proto = self._protocols.get(resolver)
+        if proto is not None and proto.transport is not None:
+            self._send(pending, proto)
+            return
+        # The socket is opened once, by the first question for this resolver; the others
+        # that arrive meanwhile wait on the same task.
+        opening = self._opening.get(resolver)
+        if opening is None:
+            opening = asyncio.ensure_future(self._open(resolver))
+            self._opening[resolver] = opening
+        opening.add_done_callback(lambda task: self._opened(pending, task))
+
+    async def _open(self, resolver: ResolverAddress) -> _UdpProtocol:
+        try:
+            return await self._protocol(resolver)
+        finally:
+            self._opening.pop(resolver, None)
+
+    def _opened(self, pending: _Pending, task: asyncio.Task[_UdpProtocol]) -> None:
+        if task.cancelled():
+            self._finish(pending, None)
+            return
+        exc = task.exception()
+        if exc is None:
+            self._send(pending, task.result())
+        elif isinstance(exc, OSError):
+            pending.last_error = f"network error: {exc.strerror or exc}"
+            pending.attempt += 1
+            self._next_attempt(pending)
+        else:
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+            self._release()
+
+    def _send(self, pending: _Pending, proto: _UdpProtocol) -> None:
+        if pending.future.done():
+            self._release()
+            return
+        # A fresh random id not already waiting on this socket.
+        qid = self._random_id()
+        while qid in proto.pending:
+            qid = self._random_id()
+        pending.qid = qid
+        pending.proto = proto
+        proto.pending[qid] = pending
+        self.stats.sent += 1
+        loop = asyncio.get_running_loop()
+        pending.serial += 1
+        self._deadlines.append((loop.time() + self.timeout, pending, pending.serial))
+        if self._timer is None:
+            self._timer = loop.call_at(self._deadlines[0][0], self._expire)
+        assert proto.transport is not None
+        proto.transport.sendto(wire.build_query(qid, pending.qwire, pending.qtype))
+
+    def _random_id(self) -> int:
+        if not self._ids:
+            # One read of the system CSPRNG (what secrets uses) for 1,024 ids, not one each.
+            self._ids = array("H", secrets.token_bytes(2048)).tolist()
+        return self._ids.pop()
+
+    def _expire(self) -> None:
+        """Time out every attempt whose deadline passed; re-arm for the next one."""
+        loop = asyncio.get_running_loop()
+        self._timer = None
+        deadlines = self._deadlines
+        now = loop.time()
+        while deadlines and deadlines[0][0] <= now:
+            _deadline, pending, serial = deadlines.popleft()
+            if serial == pending.serial:  # no reply, no error: this attempt timed out
+                pending.serial += 1
+                self._timed_out(pending)
+        while deadlines and deadlines[0][2] != deadlines[0][1].serial:
+            deadlines.popleft()  # answered already: no need to wake up for it
+        if deadlines and self._timer is None:
+            self._timer = loop.call_at(deadlines[0][0], self._expire)
+
+    def _timed_out(self, pending: _Pending) -> None:
+        if pending.proto is not None:
+            pending.proto.pending.pop(pending.qid, None)
+        self.stats.timeouts += 1
+        pending.last_error = f"timeout after {self.timeout:g} s"
+        pending.attempt += 1
+        self._next_attempt(pending)
+
+    def _on_error(self, pending: _Pending, exc: Exception) -> None:
+        pending.serial += 1
+        strerror = exc.strerror if isinstance(exc, OSError) else None
+        pending.last_error = f"network error: {strerror or exc}"
+        pending.attempt += 1
+        self._next_attempt(pending)
+
+    def _on_reply(
+        self, pending: _Pending, rcode: int, truncated: bool, rrsets: tuple[wire.RRset, ...]
+    ) -> None:
+        pending.serial += 1
+        if truncated:
+            self.stats.tcp_fallbacks += 1
+            task = asyncio.ensure_future(self._tcp(pending))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._answered(pending, rcode, rrsets)
+
+    def _answered(self, pending: _Pending, rcode: int, rrsets: tuple[wire.RRset, ...]) -> None:
+        self.stats.answered += 1
+        answer = Answer(
+            qname=pending.name,
+            qtype=pending.rdtype,
+            rcode=_rcode_text(rcode),
+            resolver=str(pending.resolver),
+            timestamp=_now(),
+            rrsets=rrsets,
+        )
+        self._finish(pending, answer)
+
+    async def _tcp(self, pending: _Pending) -> None:
+        """The same question over TCP after a truncated UDP reply (dnspython: rare path)."""
+        resolver = pending.resolver
+        query = dns.message.make_query(
+            dns.name.from_wire(pending.qwire, 0)[0],
+            dns.rdatatype.RdataType.make(pending.qtype),
+            use_edns=0,
+            payload=1232,
+        )
+        query.id = pending.qid
+        try:
+            msg = await dns.asyncquery.tcp(
+                query, resolver.host, timeout=self.timeout, port=resolver.port
             )
+        except (TimeoutError, dns.exception.Timeout):
+            pending.last_error = "truncated over UDP, then timeout over TCP"
+        except (OSError, dns.exception.DNSException, EOFError) as exc:
+            pending.last_error = f"truncated over UDP, then TCP failed: {exc}"
+        else:
+            if not msg.flags & dns.flags.TC:
+                self._answered(pending, int(msg.rcode()), wire.from_dnspython(msg.answer))
+                return
+            # Even 64 KB were not enough: an empty "answer" must not pass for NOERROR.
+            pending.last_error = "answer too large even over TCP (truncated)"
+        pending.attempt += 1
+        self._next_attempt(pending)
+
+    def _next_attempt(self, pending: _Pending) -> None:
+        attempts = self.retries + 1
+        if pending.attempt < attempts:
+            self._attempt(pending)
+            return
+        last_error = pending.last_error
         pseudo = (
             "TIMEOUT"
             if last_error.startswith("timeout")
@@ -352,33 +573,35 @@ class DnsClient:
             if last_error.startswith("answer too large")
             else "NETERROR"
         )
-        return self._failed(
-            name, rdtype, pseudo, f"{last_error} ({attempts} attempts)", str(resolver)
+        failed = self._failed(
+            pending.name,
+            pending.rdtype,
+            pseudo,
+            f"{last_error} ({attempts} attempts)",
+            str(pending.resolver),
         )
+        self._finish(pending, failed)
+
+    def _finish(self, pending: _Pending, answer: Answer | None) -> None:
+        if answer is not None and not pending.future.done():
+            pending.future.set_result(answer)
+        elif answer is None and not pending.future.done():
+            pending.future.cancel()
+        self._release()
+
+    def _release(self) -> None:
+        """A question is done: its slot goes to the next waiting question."""
+        self._inflight -= 1
+        while self._waiting and self._inflight < self.concurrency:
+            pending = self._waiting.popleft()
+            if pending.future.done():
+                continue  # cancelled while waiting
+            self._inflight += 1
+            self._attempt(pending)
 
     @staticmethod
     def _failed(name: str, rdtype: str, rcode: str, error: str, resolver: str) -> Answer:
         return Answer(name, rdtype, rcode, resolver, _now(), (), error)
-
-    async def _udp_exchange(
-        self, resolver: ResolverAddress, query: dns.message.Message
-    ) -> dns.message.Message:
-        proto = await self._protocol(resolver)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[dns.message.Message] = loop.create_future()
-        # A fresh random id not already waiting on this socket.
-        qid = secrets.randbelow(65536)
-        while qid in proto.pending:
-            qid = secrets.randbelow(65536)
-        query.id = qid
-        proto.pending[qid] = (query, future)
-        self.stats.sent += 1
-        try:
-            assert proto.transport is not None
-            proto.transport.sendto(query.to_wire())
-            return await asyncio.wait_for(future, self.timeout)
-        finally:
-            proto.pending.pop(qid, None)
 
     # -- higher-level lookups ------------------------------------------------------------------
 
@@ -455,8 +678,18 @@ def _address_key(address: str) -> tuple[int, int]:
     return (ip.version, int(ip))
 
 
+_last_now: list[Any] = [-1, ""]
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time to the millisecond, e.g. ``2026-11-25T13:28:00.123Z``."""
+    # Thousands of answers arrive within one millisecond: format each millisecond once.
+    ms = time.time_ns() // 1_000_000
+    if ms != _last_now[0]:
+        moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+        stamp = moment.isoformat(timespec="milliseconds")
+        _last_now[0], _last_now[1] = ms, stamp.replace("+00:00", "Z")
+    return str(_last_now[1])
 
 
 async def probe_resolvers(
