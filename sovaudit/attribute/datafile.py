@@ -7,6 +7,7 @@ most of a second at every start.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -43,3 +44,23 @@ def load_yaml_lines(text: str, path: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise DatasetError(f"invalid YAML: {exc}", path=path, line=line) from exc
+
+
+def text_field(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str:
+    """A required, non-empty string field of a data-file entry (DatasetError with FILE:LINE)."""
+    value = d.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise DatasetError(f"{what}: {key!r} must be a non-empty string", path=path, line=line)
+    return value.strip()
+
+
+def optional_text_field(
+    d: Mapping[str, Any], key: str, path: str, line: int, what: str
+) -> str | None:
+    """An optional string field (None when absent or blank)."""
+    value = d.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DatasetError(f"{what}: {key!r} must be a string", path=path, line=line)
+    return value.strip() or None

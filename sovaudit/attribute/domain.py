@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-from sovaudit.attribute.datafile import load_yaml_lines
+from sovaudit.attribute.datafile import load_yaml_lines, optional_text_field, text_field
 from sovaudit.attribute.registry import (
     Entity,
     default_registry,
@@ -271,20 +271,8 @@ class DomainTable:
 
 
 
-def _text(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str:
-    value = d.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise DatasetError(f"{what}: {key!r} must be a non-empty string", path=path, line=line)
-    return value.strip()
 
 
-def _opt_text(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DatasetError(f"{what}: {key!r} must be a string", path=path, line=line)
-    return value.strip() or None
 
 
 def _date(d: Mapping[str, Any], path: str, line: int, what: str) -> str:
@@ -332,20 +320,20 @@ def _parse_registry(d: Mapping[str, Any], path: str) -> RegistryEntry:
         raise DatasetError(f"{what}: 'source' must be a list of URLs", path=path, line=line)
     return RegistryEntry(
         suffix=suffix,
-        operator=_text(d, "operator", path, line, what),
-        entity=_text(d, "entity", path, line, what),
-        backend=_opt_text(d, "backend", path, line, what),
+        operator=text_field(d, "operator", path, line, what),
+        entity=text_field(d, "entity", path, line, what),
+        backend=optional_text_field(d, "backend", path, line, what),
         sources=tuple(s.strip() for s in sources),
         reviewed=_date(d, path, line, what),
         unverified=bool(d.get("unverified", False)),
-        note=_opt_text(d, "note", path, line, what),
+        note=optional_text_field(d, "note", path, line, what),
         line=line,
     )
 
 
 def _parse_registrar(d: Mapping[str, Any], path: str) -> Registrar:
     line = _ln(d)
-    rid = _text(d, "id", path, line, "registrar")
+    rid = text_field(d, "id", path, line, "registrar")
     what = f"registrar {rid!r}"
     iana = d.get("iana_id")
     if iana is not None and not (isinstance(iana, str) and iana.isdigit()):
@@ -355,14 +343,14 @@ def _parse_registrar(d: Mapping[str, Any], path: str) -> Registrar:
         raise DatasetError(f"{what}: 'names' must be a list of strings", path=path, line=line)
     return Registrar(
         id=rid,
-        name=_text(d, "name", path, line, what),
-        entity=_text(d, "entity", path, line, what),
+        name=text_field(d, "name", path, line, what),
+        entity=text_field(d, "entity", path, line, what),
         iana_id=iana,
         names=tuple(names),
-        source=_text(d, "source", path, line, what),
+        source=text_field(d, "source", path, line, what),
         reviewed=_date(d, path, line, what),
         unverified=bool(d.get("unverified", False)),
-        note=_opt_text(d, "note", path, line, what),
+        note=optional_text_field(d, "note", path, line, what),
         line=line,
     )
 

@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sovaudit.attribute.datafile import load_yaml_lines
+from sovaudit.attribute.datafile import load_yaml_lines, optional_text_field, text_field
 from sovaudit.errors import DatasetError
 
 CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
@@ -317,20 +317,8 @@ class Registry:
 # -- loading -------------------------------------------------------------------------------
 
 
-def _str(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str:
-    value = d.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise DatasetError(f"{what}: {key!r} must be a non-empty string", path=path, line=line)
-    return value.strip()
 
 
-def _opt_str(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DatasetError(f"{what}: {key!r} must be a string", path=path, line=line)
-    return value.strip() or None
 
 
 def _str_list(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> tuple[str, ...]:
@@ -353,33 +341,33 @@ def parse_entity(d: Any, path: str) -> Entity:
     line = getattr(d, "line", 0)
     if not isinstance(d, dict):
         raise DatasetError("each entity must be a mapping", path=path, line=line)
-    eid = _str(d, "id", path, line, "entity")
+    eid = text_field(d, "id", path, line, "entity")
     what = f"entity {eid!r}"
     if not _ID.match(eid):
         raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
-    country = _str(d, "country", path, line, what)
+    country = text_field(d, "country", path, line, what)
     if not _COUNTRY.match(country):
         raise DatasetError(
             f"{what}: country {country!r} is not ISO 3166 (e.g. US, CA, CA-QC)",
             path=path,
             line=line,
         )
-    ownership = _str(d, "ownership", path, line, what)
+    ownership = text_field(d, "ownership", path, line, what)
     if ownership not in OWNERSHIPS:
         raise DatasetError(
             f"{what}: ownership must be one of {', '.join(OWNERSHIPS)}", path=path, line=line
         )
     return Entity(
         id=eid,
-        name=_str(d, "name", path, line, what),
+        name=text_field(d, "name", path, line, what),
         country=country,
         ownership=ownership,
-        parent=_opt_str(d, "parent", path, line, what),
-        listed=_opt_str(d, "listed", path, line, what),
-        source=_str(d, "source", path, line, what),
+        parent=optional_text_field(d, "parent", path, line, what),
+        listed=optional_text_field(d, "listed", path, line, what),
+        source=text_field(d, "source", path, line, what),
         reviewed=_reviewed(d, path, line, what),
         unverified=bool(d.get("unverified", False)),
-        note=_opt_str(d, "note", path, line, what),
+        note=optional_text_field(d, "note", path, line, what),
         line=line,
     )
 
@@ -412,11 +400,11 @@ def _parse_operator(d: Any, path: str) -> Operator:
     line = getattr(d, "line", 0)
     if not isinstance(d, dict):
         raise DatasetError("each operator must be a mapping", path=path, line=line)
-    oid = _str(d, "id", path, line, "operator")
+    oid = text_field(d, "id", path, line, "operator")
     what = f"operator {oid!r}"
     if not _ID.match(oid):
         raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
-    category = _str(d, "category", path, line, what)
+    category = text_field(d, "category", path, line, what)
     if category not in CATEGORIES:
         raise DatasetError(
             f"{what}: category {category!r} is not one of {', '.join(CATEGORIES)}",
@@ -431,17 +419,17 @@ def _parse_operator(d: Any, path: str) -> Operator:
     spf = tuple(normalize_name(s) for s in _str_list(d, "spf_includes", path, line, what))
     return Operator(
         id=oid,
-        name=_str(d, "name", path, line, what),
+        name=text_field(d, "name", path, line, what),
         category=category,
-        entity=_str(d, "parent", path, line, what),
+        entity=text_field(d, "parent", path, line, what),
         asns=tuple(asns),
         patterns=tuple(_parse_patterns(d, path, line, what)),
         spf_includes=spf,
         org_names=_str_list(d, "org_names", path, line, what),
-        source=_str(d, "source", path, line, what),
+        source=text_field(d, "source", path, line, what),
         reviewed=_reviewed(d, path, line, what),
         unverified=bool(d.get("unverified", False)),
-        note=_opt_str(d, "note", path, line, what),
+        note=optional_text_field(d, "note", path, line, what),
         line=line,
     )
 
@@ -458,15 +446,15 @@ def _parse_tokens(data: Any, path: str) -> list[Token]:
         line = getattr(item, "line", 0)
         if not isinstance(item, dict):
             raise DatasetError("each token must be a mapping", path=path, line=line)
-        prefix = _str(item, "prefix", path, line, "token")
+        prefix = text_field(item, "prefix", path, line, "token")
         if prefix.lower() in seen:
             raise DatasetError(f"duplicate token prefix {prefix!r}", path=path, line=line)
         seen.add(prefix.lower())
         tokens.append(
             Token(
                 prefix=prefix,
-                operator=_str(item, "operator", path, line, f"token {prefix!r}"),
-                note=_opt_str(item, "note", path, line, f"token {prefix!r}"),
+                operator=text_field(item, "operator", path, line, f"token {prefix!r}"),
+                note=optional_text_field(item, "note", path, line, f"token {prefix!r}"),
             )
         )
     return tokens
