@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sovaudit.collect.cache import Cache, NullCache
-from sovaudit.collect.rdap import RdapError, country_code, fetch_json
+from sovaudit.collect.rdap import RdapError, fetch_json, vcard_country, vcard_name
 
 __all__ = [
     "IANA_BOOTSTRAP_URL",
@@ -56,39 +56,6 @@ class DomainRdapResult:
 
 
 # -- parsing ----------------------------------------------------------------------------------
-
-
-def _vcard(entity: Mapping[str, Any]) -> list[list[Any]]:
-    card = entity.get("vcardArray")
-    if isinstance(card, list) and len(card) == 2 and isinstance(card[1], list):
-        return [p for p in card[1] if isinstance(p, list) and len(p) >= 4]
-    return []
-
-
-def _vcard_name(entity: Mapping[str, Any]) -> str | None:
-    for prop in _vcard(entity):
-        if prop[0] in ("fn", "org") and isinstance(prop[3], str) and prop[3].strip():
-            return prop[3].strip()
-    return None
-
-
-def _vcard_country(entity: Mapping[str, Any]) -> str | None:
-    for prop in _vcard(entity):
-        if prop[0] != "adr":
-            continue
-        params = prop[1] if isinstance(prop[1], dict) else {}
-        cc = params.get("cc")
-        if isinstance(cc, str) and cc.strip():
-            return country_code(cc)
-        # Structured value: [pobox, ext, street, locality, region, code, country].
-        value = prop[3]
-        if isinstance(value, list) and len(value) >= 7 and isinstance(value[6], str):
-            if value[6].strip():
-                return country_code(value[6])
-        label = params.get("label")
-        if isinstance(label, str) and label.strip():
-            return country_code(label.strip().splitlines()[-1])
-    return None
 
 
 def _iana_id(entity: Mapping[str, Any]) -> str | None:
@@ -127,9 +94,9 @@ def parse_domain_rdap(domain: str, data: Mapping[str, Any], source_url: str) -> 
     statuses = tuple(str(s) for s in data.get("status") or [] if isinstance(s, str))
     return DomainRdapResult(
         domain=str(data.get("ldhName") or domain).lower().rstrip("."),
-        registrar_name=_vcard_name(registrar) if registrar else None,
+        registrar_name=vcard_name(registrar, ("fn", "org")) if registrar else None,
         registrar_iana_id=_iana_id(registrar) if registrar else None,
-        registrar_country=_vcard_country(registrar) if registrar else None,
+        registrar_country=vcard_country(registrar) if registrar else None,
         source_url=source_url,
         registrar_handle=str(registrar["handle"])
         if registrar and registrar.get("handle")

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -151,17 +151,19 @@ def fetch_json(
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def _vcard(entity: dict[str, Any]) -> list[list[Any]]:
+def vcard_properties(entity: Mapping[str, Any]) -> list[list[Any]]:
+    """The well-formed properties of an RDAP entity's jCard (RFC 7095); [] when absent."""
     card = entity.get("vcardArray")
     if isinstance(card, list) and len(card) == 2 and isinstance(card[1], list):
         return [p for p in card[1] if isinstance(p, list) and len(p) >= 4]
     return []
 
 
-def _vcard_name(entity: dict[str, Any]) -> str | None:
-    for prop in _vcard(entity):
-        if prop[0] == "fn" and isinstance(prop[3], str) and prop[3].strip():
-            return prop[3].strip()
+def vcard_name(entity: Mapping[str, Any], kinds: tuple[str, ...] = ("fn",)) -> str | None:
+    """The first non-empty name property among ``kinds`` (e.g. fn, org)."""
+    for prop in vcard_properties(entity):
+        if prop[0] in kinds and isinstance(prop[3], str) and prop[3].strip():
+            return str(prop[3]).strip()
     return None
 
 
@@ -175,11 +177,16 @@ def country_code(text: str | None) -> str | None:
     return _COUNTRY_NAMES.get(value.lower(), value)
 
 
-def _vcard_country(entity: dict[str, Any]) -> str | None:
-    for prop in _vcard(entity):
+def vcard_country(entity: Mapping[str, Any]) -> str | None:
+    """The country of an entity's address: the ``cc`` parameter (RFC 8605) first, then the
+    structured address's country, then the label's last line."""
+    for prop in vcard_properties(entity):
         if prop[0] != "adr":
             continue
         params = prop[1] if isinstance(prop[1], dict) else {}
+        cc = params.get("cc")
+        if isinstance(cc, str) and cc.strip():
+            return country_code(cc)
         # Structured value: [pobox, ext, street, locality, region, code, country].
         value = prop[3]
         if isinstance(value, list) and len(value) >= 7 and isinstance(value[6], str):
@@ -188,9 +195,6 @@ def _vcard_country(entity: dict[str, Any]) -> str | None:
         label = params.get("label")
         if isinstance(label, str) and label.strip():
             return country_code(label.strip().splitlines()[-1])
-        cc = params.get("cc")
-        if isinstance(cc, str):
-            return country_code(cc)
     return None
 
 
@@ -234,8 +238,8 @@ def parse_rdap(ip: str, data: dict[str, Any], source_url: str) -> RdapResult:
         network_name=network.get("name"),
         network_handle=network.get("handle"),
         cidr=network.get("cidr"),
-        registrant_name=_vcard_name(registrant) if registrant else None,
-        registrant_country=(_vcard_country(registrant) if registrant else None)
+        registrant_name=vcard_name(registrant) if registrant else None,
+        registrant_country=(vcard_country(registrant) if registrant else None)
         or country_code(network.get("country")),
         source_url=source_url,
         registrant_handle=registrant.get("handle") if registrant else None,
@@ -294,8 +298,8 @@ def rdap_lookup(
             result = RdapResult(
                 **{
                     **asdict(result),
-                    "registrant_name": _vcard_name(entity),
-                    "registrant_country": _vcard_country(entity) or result.registrant_country,
+                    "registrant_name": vcard_name(entity),
+                    "registrant_country": vcard_country(entity) or result.registrant_country,
                 }
             )
     cache.set(key, asdict(result), CACHE_TTL)
