@@ -236,3 +236,88 @@ def test_resolver_spec_parsing(spec: str, host: str, port: int) -> None:
 def test_bad_resolver_specs(spec: str) -> None:
     with pytest.raises(ResolverError):
         ResolverAddress.parse(spec)
+
+
+# -- the raw UDP transport (issue 8): many answers per event-loop wake-up, ICMP errors -------
+
+
+def _burst(monkeypatch: pytest.MonkeyPatch, count: int) -> tuple[list[list[str]], int]:
+    """Send ``count`` questions, block the loop while every answer queues up, then read them.
+
+    Returns the addresses answered per question and how many times the loop woke the reader.
+    """
+    import time
+
+    from sovaudit.collect import dns as sdns
+
+    wakeups = 0
+    original = sdns._RawUdpTransport._readable
+
+    def counting(self: Any) -> None:
+        nonlocal wakeups
+        wakeups += 1
+        original(self)
+
+    monkeypatch.setattr(sdns._RawUdpTransport, "_readable", counting)
+    records = "".join(f"h{i} IN A 192.0.2.{i % 250 + 1}\n" for i in range(count))
+    zone = "$TTL 60\n@ IN SOA ns1 h 1 2 3 4 5\n" + records
+    with LoopbackNameserver.from_zone_texts({"burst.test.": zone}) as ns:
+
+        async def run() -> tuple[list[list[str]], int]:
+            async with _client(ns, timeout=5.0, retries=0, concurrency=count + 1) as client:
+                await client.query("h0.burst.test", "A")  # opens the socket
+                before = wakeups
+                futures = [client.query(f"h{i}.burst.test", "A") for i in range(1, count)]
+                # Every question is sent already; blocking the loop lets the answers queue
+                # in the socket so one wake-up finds many of them.
+                time.sleep(1.0)
+                answers = await asyncio.gather(*futures)
+                return [
+                    [rd.address for rd in a.rdatas(f"h{i}.burst.test", "A")]
+                    for i, a in enumerate(answers, start=1)
+                ], wakeups - before
+
+        return asyncio.run(run())
+
+
+def test_queued_answers_are_read_in_few_wakeups(monkeypatch: pytest.MonkeyPatch) -> None:
+    addresses, wakeups = _burst(monkeypatch, 300)
+    assert addresses == [[f"192.0.2.{i % 250 + 1}"] for i in range(1, 300)]
+    # asyncio's datagram transport needs one wake-up per answer (299 here).
+    assert 1 <= wakeups <= 10
+
+
+def test_reads_per_wakeup_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sovaudit.collect import dns as sdns
+
+    monkeypatch.setattr(sdns._RawUdpTransport, "MAX_READS", 16)
+    addresses, wakeups = _burst(monkeypatch, 300)
+    assert addresses == [[f"192.0.2.{i % 250 + 1}"] for i in range(1, 300)]
+    assert wakeups >= 299 // 16  # timers and other callbacks get their turn between batches
+
+
+def test_port_unreachable_fails_at_once_as_network_error() -> None:
+    """ICMP port unreachable (ConnectionRefusedError on recv) fails the waiters, no timeout."""
+    import socket
+    import time
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    dead_port = sock.getsockname()[1]
+    sock.close()
+
+    async def run() -> list[tuple[str, str | None]]:
+        async with DnsClient([ResolverAddress("127.0.0.1", dead_port)], timeout=5.0) as client:
+            answers = await asyncio.gather(
+                *(client.query(f"n{i}.dead.test", "A") for i in range(20))
+            )
+            transport = next(iter(client._protocols.values())).transport
+            assert transport is not None
+        assert transport.is_closing()  # close() closed the socket
+        return [(a.rcode, a.error) for a in answers]
+
+    start = time.monotonic()
+    results = asyncio.run(run())
+    assert time.monotonic() - start < 2.5  # 3 attempts x 5 s if the error were missed
+    assert {rcode for rcode, _ in results} == {"NETERROR"}
+    assert all(error is not None and "network error" in error for _, error in results)
