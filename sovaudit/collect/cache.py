@@ -22,7 +22,7 @@ __all__ = ["CACHE_DIR_ENV", "Cache", "NullCache", "SqliteCache", "default_cache_
 # Environment variable that overrides platformdirs' user cache directory (tests, CI).
 CACHE_DIR_ENV = "SOVAUDIT_CACHE_DIR"
 SCHEMA = 1
-_BUSY_TIMEOUT_MS = 2000
+_BUSY_TIMEOUT_MS = 10_000  # concurrent scans (shards) share one cache file
 
 
 class Cache(Protocol):
