@@ -18,8 +18,10 @@ PEM file of extra CA certificates to trust, and ``options.extra["web_port"]`` (o
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import ssl
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -81,6 +83,27 @@ def web_port(options: ScanOptions) -> int:
     return port
 
 
+def web_allow_private(options: ScanOptions) -> bool:
+    """Whether probes may connect to non-public addresses (tests on loopback only)."""
+    flag = options.extra.get("web_allow_private") or os.environ.get("SOVAUDIT_WEB_ALLOW_PRIVATE")
+    return str(flag).lower() in ("1", "true", "yes")
+
+
+def _explain_refusal(obs: WebObservation, refused: dict[str, str]) -> WebObservation:
+    """Say why a probe stopped when its host resolved only to non-public addresses."""
+    if obs.error_kind != "not-pinned" or not refused:
+        return obs
+    host = (urllib.parse.urlsplit(obs.final_url or obs.url).hostname or "").lower()
+    address = refused.get(host)
+    if address is None:
+        return obs
+    return replace(
+        obs,
+        error_kind="private-address",
+        error=f"not probed: {host} resolves to a non-public address ({address})",
+    )
+
+
 def third_party_hosts(obs: WebObservation) -> list[tuple[str, dict[str, Any]]]:
     """Distinct hosts (third parties, then sign-in hosts) with what the page does with them.
 
@@ -137,10 +160,21 @@ async def _run(
         concurrency=options.concurrency,
     ) as client:
 
+        allow_private = web_allow_private(options)
+        refused: dict[str, str] = {}
+
         async def lookup(name: str) -> str | None:
             # The user's resolvers, never the system's; IPv4 first (sorted by the DNS client).
             chain = await client.resolve_chain(name)
-            return chain.addresses[0] if chain.addresses else None
+            for address in chain.addresses:
+                # A public name pointing at a private or loopback address must not turn the
+                # auditor's machine into a client of internal services (whose answers would
+                # then be published in a report).
+                if allow_private or ipaddress.ip_address(address).is_global:
+                    return address
+            if chain.addresses:
+                refused[name.lower().rstrip(".")] = chain.addresses[0]
+            return None
 
         semaphore = asyncio.Semaphore(WEB_CONCURRENCY)
 
@@ -158,6 +192,7 @@ async def _run(
                 why,
             ),
         )
+        observations = [_explain_refusal(obs, refused) for obs in observations]
         out = list(endpoints)
         targets: list[tuple[Target, dict[str, Any]]] = []
         for i, obs in zip(todo, observations, strict=True):

@@ -103,7 +103,8 @@ def options(ns: LoopbackNameserver, server: Server, pem: Path, **kw: object) -> 
         timeout=1.0,
         retries=0,
         use_cache=False,
-        extra={"web_ca": str(pem), "web_port": server.port},
+        # The test site lives on loopback: allow what a real scan refuses (non-public addresses).
+        extra={"web_ca": str(pem), "web_port": server.port, "web_allow_private": True},
         **kw,  # type: ignore[arg-type]
     )
 
@@ -225,7 +226,7 @@ def test_probe_failure_is_evidence_not_a_crash(zones: LoopbackNameserver, tmp_pa
         port = s.getsockname()[1]
     opts = ScanOptions(
         resolvers=(ResolverAddress.parse(zones.spec),), timeout=1.0, retries=0,
-        use_cache=False, probes=("web",), extra={"web_port": port},
+        use_cache=False, probes=("web",), extra={"web_port": port, "web_allow_private": True},
     )
     result = scan(parse_inventory(INVENTORY), opts, now=NOW)
     page = by_host(result)[("web", "www.site.test")]
@@ -285,7 +286,8 @@ def test_cli_scan_with_probe_web(
     inv = tmp_path / "inventory.yaml"
     inv.write_text(INVENTORY, encoding="utf-8")
     out = tmp_path / "scan.json"
-    env = {**os.environ, "SOVAUDIT_WEB_CA": str(pem), "SOVAUDIT_WEB_PORT": str(server.port)}
+    env = {**os.environ, "SOVAUDIT_WEB_CA": str(pem), "SOVAUDIT_WEB_PORT": str(server.port),
+           "SOVAUDIT_WEB_ALLOW_PRIVATE": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "sovaudit", "scan", str(inv), "--resolver", zones.spec,
          "--probe", "web", "--no-cache", "-o", str(out)],
@@ -374,3 +376,19 @@ def test_the_whole_stage_is_bounded_in_time(
     page = by_host(result)[("web", "slow.test")]
     assert page.details["web"]["error_kind"] == "timeout"
     assert page.details["web"]["error"] == "web stage time budget exhausted"
+
+
+def test_a_name_pointing_at_a_private_address_is_not_probed(
+    site: tuple[Server, Path], zones: LoopbackNameserver
+) -> None:
+    # Public DNS can point a name at 127.0.0.1 or 10.x: a real scan must not make the auditor's
+    # machine a client of internal services. Only the test hook allows loopback.
+    server, pem = site
+    opts = options(zones, server, pem, probes=("web",))
+    del opts.extra["web_allow_private"]
+    before = len(Handler.seen_user_agents)
+    result = scan(parse_inventory(INVENTORY), opts, now=NOW)
+    page = by_host(result)[("web", "www.site.test")]
+    assert page.details["web"]["error_kind"] == "private-address"
+    assert "non-public address (127.0.0.1)" in page.details["web"]["error"]
+    assert len(Handler.seen_user_agents) == before  # not a single request reached the server

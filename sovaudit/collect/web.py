@@ -719,6 +719,7 @@ def _describe(exc: BaseException) -> str:
 ERROR_KINDS = (
     "timeout",  # the whole probe exceeded its time budget
     "not-pinned",  # a name outside the resolve map (the probe uses pinned addresses only)
+    "private-address",  # the name resolves only to non-public addresses: not probed
     "connect",  # no TCP connection (refused, unreachable, no address)
     "tls-verify",  # the certificate did not verify (it is still recorded in ``tls``)
     "tls",  # another TLS failure (handshake, protocol version)
