@@ -209,15 +209,17 @@ def scan(
     now: datetime | None = None,
     on_done: Callable[[Endpoint], None] | None = None,
     resume: Scan | None = None,
+    ruleset: RuleSet | None = None,
 ) -> Scan:
-    """Run a whole scan and return its evidence.
+    """Run a whole scan and return its evidence (``ruleset``: rules already loaded).
 
     With ``resume``, endpoints already present there (and not unknown) are reused without a
     single query. On KeyboardInterrupt the evidence gathered so far is raised inside
     :class:`ScanInterrupted`, marked partial, so the caller can write it.
     """
     started = now or datetime.now(UTC)
-    ruleset = load_ruleset(options)  # broken rule files fail before any query is sent
+    if ruleset is None:
+        ruleset = load_ruleset(options)  # broken rule files fail before any query is sent
     targets = inventory.targets()
     reused: dict[tuple[str, str, str, str], Endpoint] = {}
     if resume is not None:

@@ -231,7 +231,7 @@ def scan(
         use_cache=not no_cache,
         probes=check_probes(probe or ()),
     )
-    load_ruleset(options)  # a broken rule pack is a usage error before any query
+    ruleset = load_ruleset(options)  # a broken rule pack is a usage error before any query
     alive = check_resolvers(options)
     if len(alive) < len(options.resolvers):
         dropped = [str(r) for r in options.resolvers if r not in alive]
@@ -241,7 +241,9 @@ def scan(
     interrupted = False
     with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
         try:
-            result = run_scan(inv, options, now=now, on_done=advance, resume=previous)
+            result = run_scan(
+                inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
+            )
         except ScanInterrupted as exc:
             result, interrupted = exc.partial, True
     if slice_ is not None:
