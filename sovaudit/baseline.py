@@ -6,46 +6,22 @@ addresses within the same operator never count as new exposure.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sovaudit.errors import EvidenceError
 from sovaudit.models import Endpoint, Finding, Scan, Severity, Status, controls_data
 
 FindingKey = tuple[str, str, str, str, str]
 EndpointKey = tuple[str, str, str, str]
 
-MAX_EVIDENCE_BYTES = 512 * 1024 * 1024
-
 
 def load_scan(path: Path) -> Scan:
-    """Read an evidence file written by ``sovaudit scan --format json`` (EvidenceError if not)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise EvidenceError("no such file", path=str(path)) from None
-    except OSError as exc:
-        raise EvidenceError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    if len(raw) > MAX_EVIDENCE_BYTES:
-        raise EvidenceError("evidence file larger than 512 MiB", path=str(path))
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise EvidenceError(
-            f"not a JSON evidence file ({exc})", path=str(path), line=line
-        ) from None
-    if not isinstance(data, dict) or data.get("schema_version") != "1":
-        raise EvidenceError(
-            "not a sovaudit evidence file (schema_version 1 expected)", path=str(path)
-        )
-    try:
-        return Scan.from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise EvidenceError(f"malformed evidence file: {exc!r}", path=str(path)) from None
+    """Read an evidence file (JSON or JSON Lines) written by ``sovaudit scan``."""
+    from sovaudit.report.jsonout import read_evidence
+
+    return read_evidence(path)
 
 
 def finding_key(endpoint: Endpoint, finding: Finding) -> FindingKey:

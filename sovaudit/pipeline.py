@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sovaudit import __version__
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
-from sovaudit.collect.endpoints import collect_all
+from sovaudit.collect.endpoints import collect_all, collect_target_all
 from sovaudit.enrich import NetworkAnswers
 from sovaudit.enrich import fetch as fetch_network
 from sovaudit.errors import ResolverError
@@ -27,6 +28,7 @@ from sovaudit.models import (
     Endpoint,
     Layer,
     Scan,
+    Severity,
     SourceLocation,
     Status,
     Target,
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 DISCOVERED_LAYERS = frozenset(
     {Layer.REPORTING, Layer.COLLABORATION, Layer.SAAS, Layer.THIRD_PARTY}
 )
+
+# Targets collected at once (as in collect_all): each asks its questions one after the other.
+COLLECT_PARALLEL = 512
 
 # How long the start-up check waits for a resolver before the scan gives up on it (exit 2).
 PROBE_TIMEOUT = 1.5
@@ -93,8 +98,13 @@ def collect(
     options: ScanOptions,
     *,
     on_done: Callable[[Endpoint], None] | None = None,
+    keep: bool = True,
 ) -> list[Endpoint]:
-    """Resolve every target through the chosen resolvers (no attribution yet)."""
+    """Resolve every target through the chosen resolvers (no attribution yet).
+
+    With ``keep=False`` the endpoints only go to ``on_done`` and the result is empty: memory
+    then holds the targets in flight, not every endpoint (a streamed scan).
+    """
 
     async def run() -> list[Endpoint]:
         async with DnsClient(
@@ -103,7 +113,10 @@ def collect(
             retries=options.retries,
             concurrency=options.concurrency,
         ) as client:
-            return await collect_all(client, targets, on_done=on_done)
+            if keep:
+                return await collect_all(client, targets, on_done=on_done)
+            await _collect_streaming(client, targets, on_done)
+            return []
 
     # Collection allocates millions of small objects that live until the end of the scan: the
     # cyclic collector would walk them again and again (measured: 99 s -> 80 s at 100k hosts).
@@ -117,6 +130,29 @@ def collect(
         gc.unfreeze()
 
 
+async def _collect_streaming(
+    client: DnsClient,
+    targets: Sequence[Target],
+    on_done: Callable[[Endpoint], None] | None,
+    parallel: int = COLLECT_PARALLEL,
+) -> None:
+    """``collect_all`` without its result list: a fixed pool of workers pulls targets in order.
+
+    Only ``parallel`` coroutines exist at any time (collect_all creates one per target).
+    """
+    pending = iter(targets)
+
+    async def worker() -> None:
+        # One shared iterator: next() and the await never interleave within a worker.
+        for target in pending:
+            endpoints = await collect_target_all(client, target)
+            if on_done is not None:
+                for endpoint in endpoints:
+                    on_done(endpoint)
+
+    await asyncio.gather(*(worker() for _ in range(min(parallel, len(targets)) or 1)))
+
+
 def load_ruleset(options: ScanOptions) -> RuleSet:
     from sovaudit.evaluate import load_rules
 
@@ -126,6 +162,80 @@ def load_ruleset(options: ScanOptions) -> RuleSet:
         skip=options.skip_rules,
         profile=options.profile,
     )
+
+
+class Analyser:
+    """Attribute and evaluate endpoints batch by batch, with one set of datasets and rules.
+
+    Pure given ``network`` (the Cymru / RDAP answers fetched for these endpoints, if any), so the
+    same endpoints give the same findings whether they come in one batch or in many.
+    """
+
+    def __init__(
+        self,
+        options: ScanOptions,
+        *,
+        accepted: Sequence[AcceptedRisk] = (),
+        today: date,
+        ruleset: RuleSet | None = None,
+        network: NetworkAnswers | None = None,
+    ) -> None:
+        from sovaudit.attribute.engine import Attributor
+
+        self.options = options
+        self.accepted = tuple(accepted)
+        self.today = today
+        self.rules = ruleset if ruleset is not None else load_ruleset(options)
+        self.attributor = (
+            Attributor.default(
+                cymru=network.cymru if network else None, rdap=network.rdap if network else None
+            )
+            if options.attribute
+            else None
+        )
+        self.registrars = network.domain_rdap if network else {}
+        self.saw_domain = False
+
+    def run(self, endpoints: Sequence[Endpoint]) -> list[Endpoint]:
+        """``endpoints`` attributed and evaluated, in the same order."""
+        from sovaudit.evaluate import evaluate
+
+        out = list(endpoints)
+        if self.attributor is not None:
+            from sovaudit.attribute.domain import attribute_domain
+
+            attributor, registrars = self.attributor, self.registrars
+            out = [
+                e
+                if e.layer is Layer.DOMAIN and e.status is Status.SKIPPED
+                else attribute_domain(e, rdap=registrars.get(e.host))
+                if e.layer is Layer.DOMAIN
+                else attributor.attribute_endpoint(e)
+                for e in out
+            ]
+            self.saw_domain = self.saw_domain or any(e.layer is Layer.DOMAIN for e in out)
+        # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
+        live = [e for e in out if e.status is not Status.SKIPPED]
+        if not live:
+            return out
+        evaluated = iter(
+            evaluate(
+                live, self.rules, lang=self.options.lang, accepted=self.accepted, now=self.today
+            )
+        )
+        return [next(evaluated) if e.status is not Status.SKIPPED else e for e in out]
+
+    def datasets(self) -> list[Dataset]:
+        """Every dataset the endpoints analysed so far depended on, then the rule packs."""
+        out: list[Dataset] = []
+        if self.attributor is not None:
+            from sovaudit.attribute.domain import default_domain_table
+
+            out.extend(self.attributor.datasets())
+            if self.saw_domain:
+                out.append(default_domain_table().dataset())
+        out.extend(self.rules.datasets())
+        return out
 
 
 def analyse(
@@ -138,36 +248,15 @@ def analyse(
     network: NetworkAnswers | None = None,
 ) -> tuple[list[Endpoint], list[Dataset]]:
     """Attribute and evaluate collected endpoints (pure given ``network``). Returns datasets."""
-    from sovaudit.attribute.engine import Attributor
-    from sovaudit.evaluate import evaluate
+    analyser = Analyser(
+        options, accepted=accepted, today=today, ruleset=ruleset, network=network
+    )
+    return analyser.run(endpoints), analyser.datasets()
 
-    datasets: list[Dataset] = []
-    out = list(endpoints)
-    if options.attribute:
-        from sovaudit.attribute.domain import attribute_domain, default_domain_table
 
-        attributor = Attributor.default(
-            cymru=network.cymru if network else None, rdap=network.rdap if network else None
-        )
-        registrars = network.domain_rdap if network else {}
-        out = [
-            e
-            if e.layer is Layer.DOMAIN and e.status is Status.SKIPPED
-            else attribute_domain(e, rdap=registrars.get(e.host))
-            if e.layer is Layer.DOMAIN
-            else attributor.attribute_endpoint(e)
-            for e in out
-        ]
-        datasets.extend(attributor.datasets())
-        if any(e.layer is Layer.DOMAIN for e in out):
-            datasets.append(default_domain_table().dataset())
-    rules = ruleset if ruleset is not None else load_ruleset(options)
-    datasets.extend(rules.datasets())
-    # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
-    live = [e for e in out if e.status is not Status.SKIPPED]
-    evaluated = iter(evaluate(live, rules, lang=options.lang, accepted=accepted, now=today))
-    out = [next(evaluated) if e.status is not Status.SKIPPED else e for e in out]
-    return out, datasets
+def scan_header(inventory: Inventory, options: ScanOptions, *, started: datetime) -> Scan:
+    """The scan's identity and options, with no endpoints yet (the stream's header)."""
+    return build_scan(inventory, options, (), (), started=started)
 
 
 def build_scan(
@@ -185,7 +274,7 @@ def build_scan(
         inventory=inventory.path,
         resolvers=tuple(str(r) for r in options.resolvers),
         endpoints=tuple(sorted(endpoints, key=lambda e: e.key)),
-        datasets=tuple(datasets),
+        datasets=tuple(_unique(datasets)),
         partial=partial,
         options={
             "timeout": options.timeout,
@@ -200,6 +289,234 @@ def build_scan(
             "probes": list(options.probes),
         },
     )
+
+
+class EndpointSink(Protocol):
+    """Where analysed endpoints go: a list in memory, or a JSON Lines file (``--stream``)."""
+
+    def add(self, endpoints: Sequence[Endpoint]) -> None: ...
+
+
+@dataclass(slots=True)
+class ListSink:
+    """Keep every analysed endpoint in memory (a plain scan)."""
+
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def add(self, endpoints: Sequence[Endpoint]) -> None:
+        self.endpoints.extend(endpoints)
+
+
+@dataclass(slots=True)
+class Tally:
+    """What exit codes and the summary line need, counted as endpoints pass (no endpoint kept)."""
+
+    by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
+    worst_live: list[Severity] = field(default_factory=list)  # at most one, the most severe
+
+    @property
+    def endpoints(self) -> int:
+        return sum(self.by_status.values())
+
+    def add(self, endpoints: Iterable[Endpoint]) -> None:
+        for e in endpoints:
+            self.by_status[e.status] += 1
+            for f in e.findings:
+                if not f.accepted and (
+                    not self.worst_live or f.severity.rank > self.worst_live[0].rank
+                ):
+                    self.worst_live[:] = [f.severity]
+
+    @classmethod
+    def of(cls, endpoints: Iterable[Endpoint]) -> Tally:
+        tally = cls()
+        tally.add(endpoints)
+        return tally
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run into a sink ended: the datasets used, the tally, interrupted or not."""
+
+    datasets: tuple[Dataset, ...]
+    tally: Tally
+    interrupted: bool
+
+
+# Endpoints are analysed and handed to the sink in batches of this size while DNS answers
+# arrive (the event loop stalls for one batch's analysis, a few ms, far below any timeout).
+STREAM_BATCH = 256
+# On a slow network a batch fills slowly: hand over what is done at least this often, so a
+# process killed outright (SIGKILL, OOM) loses at most this much work from a streamed file.
+STREAM_FLUSH_SECONDS = 1.0
+# With network sources or web probes, a streamed scan runs organization-aligned chunks of about
+# this many targets through every stage, so memory does not grow with the inventory.
+STREAM_CHUNK_TARGETS = 2_000
+
+
+def needs_network_stage(options: ScanOptions) -> bool:
+    """Stages that need the whole batch of endpoints at once (Cymru, RDAP, web probes)."""
+    return bool(options.probes) or (options.attribute and options.asn_sources != ("offline",))
+
+
+def run_scan(
+    inventory: Inventory,
+    options: ScanOptions,
+    sink: EndpointSink,
+    *,
+    started: datetime,
+    on_done: Callable[[Endpoint], None] | None = None,
+    resume: Scan | None = None,
+    ruleset: RuleSet | None = None,
+    chunk_targets: int | None = STREAM_CHUNK_TARGETS,
+) -> RunResult:
+    """Run a scan, handing analysed endpoints to ``sink`` as they are ready.
+
+    Offline attribution (the default) is done while DNS answers arrive, in batches of
+    STREAM_BATCH endpoints; with network stages, organization-aligned chunks of
+    ``chunk_targets`` targets (None: all at once) go through collection, probes, network sources
+    and analysis in turn. Each endpoint reaches the sink once (first one of a key wins). Resumed
+    endpoints (``resume``, not unknown) are reused without a query. Ctrl-C ends the run with
+    ``interrupted`` set, after handing over everything collected so far.
+    """
+    if ruleset is None:
+        ruleset = load_ruleset(options)  # broken rule files fail before any query is sent
+    today = started.date()
+    tally = Tally()
+    seen: set[tuple[str, str, str, str]] = set()
+
+    def emit(analysed: Iterable[Endpoint]) -> None:
+        fresh = [e for e in analysed if e.key not in seen]
+        seen.update(e.key for e in fresh)
+        tally.add(fresh)
+        sink.add(fresh)
+
+    targets = inventory.targets()
+    reused: dict[tuple[str, str, str, str], Endpoint] = {}
+    if resume is not None:
+        reused = {e.key: _strip(e) for e in resume.endpoints if e.status is not Status.UNKNOWN}
+    wanted = {_target_key(t) for t in targets}
+    orgs = {o.id for o in inventory.organizations}
+    todo = [t for t in targets if _target_key(t) not in reused]
+    # Endpoints a scan discovers (DMARC reporting, collaboration...) are not targets: the resumed
+    # ones of this inventory's organizations are handed over at the end, unless a fresh
+    # collection found them again (the fresh one wins).
+    held = {
+        k: e
+        for k, e in reused.items()
+        if k not in wanted and e.layer in DISCOVERED_LAYERS and e.organization in orgs
+    }
+    direct = [e for k, e in reused.items() if k in wanted]
+    domains = domain_endpoints(inventory)
+    if not needs_network_stage(options):
+        analyser = Analyser(options, accepted=inventory.accepted, today=today, ruleset=ruleset)
+        for i in range(0, len(direct) + len(domains), STREAM_BATCH):
+            emit(analyser.run([*direct, *domains][i : i + STREAM_BATCH]))
+        interrupted = _stream_offline(todo, options, analyser, emit, held, on_done)
+        emit(analyser.run(list(held.values())))
+        return RunResult(tuple(_unique(analyser.datasets())), tally, interrupted)
+    datasets: list[Dataset] = []
+    interrupted = False
+    for chunk_orgs, chunk in _chunks(todo, inventory, chunk_targets):
+        first = not datasets
+        collected: list[Endpoint] = []
+        if first:
+            collected += direct
+        collected += [e for e in domains if e.organization in chunk_orgs]
+
+        network: NetworkAnswers | None = None
+        try:
+            collect(chunk, options, on_done=_recorder(collected, held, on_done))
+            if "web" in options.probes:
+                from sovaudit.webstage import run_web_probes
+
+                # Opt-in HTTPS probes of the landing pages, then DNS of their third parties.
+                collected = run_web_probes(collected, options)
+            network = network_answers(collected, options)
+        except KeyboardInterrupt:
+            interrupted = True
+        # The latest endpoint of a key wins within a chunk (the web stage re-emits endpoints).
+        latest = list({e.key: e for e in collected}.values())
+        analyser = Analyser(
+            options, accepted=inventory.accepted, today=today, ruleset=ruleset, network=network
+        )
+        emit(analyser.run(latest))
+        datasets += analyser.datasets()
+        if interrupted:
+            break
+    analyser = Analyser(options, accepted=inventory.accepted, today=today, ruleset=ruleset)
+    emit(analyser.run(list(held.values())))
+    datasets += analyser.datasets()
+    return RunResult(tuple(_unique(datasets)), tally, interrupted)
+
+
+def _recorder(
+    collected: list[Endpoint],
+    held: dict[tuple[str, str, str, str], Endpoint],
+    on_done: Callable[[Endpoint], None] | None,
+) -> Callable[[Endpoint], None]:
+    def record(endpoint: Endpoint) -> None:
+        collected.append(endpoint)
+        held.pop(endpoint.key, None)
+        if on_done is not None:
+            on_done(endpoint)
+
+    return record
+
+
+def _stream_offline(
+    todo: Sequence[Target],
+    options: ScanOptions,
+    analyser: Analyser,
+    emit: Callable[[Iterable[Endpoint]], None],
+    held: dict[tuple[str, str, str, str], Endpoint],
+    on_done: Callable[[Endpoint], None] | None,
+) -> bool:
+    """Collect ``todo`` and analyse endpoints as they arrive; True when interrupted."""
+    buffer: list[Endpoint] = []
+    last = time.monotonic()
+
+    def record(endpoint: Endpoint) -> None:
+        nonlocal last
+        buffer.append(endpoint)
+        held.pop(endpoint.key, None)
+        if on_done is not None:
+            on_done(endpoint)
+        if len(buffer) >= STREAM_BATCH or time.monotonic() - last >= STREAM_FLUSH_SECONDS:
+            emit(analyser.run(buffer))
+            buffer.clear()
+            last = time.monotonic()
+
+    interrupted = False
+    try:
+        collect(todo, options, on_done=record, keep=False)
+    except KeyboardInterrupt:
+        interrupted = True
+    emit(analyser.run(buffer))
+    return interrupted
+
+
+def _chunks(
+    todo: Sequence[Target], inventory: Inventory, size: int | None
+) -> Iterator[tuple[set[str], list[Target]]]:
+    """Organization-aligned chunks of about ``size`` targets (one chunk when None).
+
+    Every organization appears in one chunk, even one with no target left to collect, so its
+    domain endpoints are analysed with the network answers of that chunk.
+    """
+    by_org: dict[str, list[Target]] = {o.id: [] for o in inventory.organizations}
+    for t in todo:
+        by_org.setdefault(t.organization, []).append(t)
+    orgs: set[str] = set()
+    chunk: list[Target] = []
+    for org, targets in by_org.items():
+        orgs.add(org)
+        chunk += targets
+        if size is not None and len(chunk) >= size:
+            yield orgs, chunk
+            orgs, chunk = set(), []
+    if orgs or chunk:
+        yield orgs, chunk
 
 
 def scan(
@@ -218,53 +535,28 @@ def scan(
     :class:`ScanInterrupted`, marked partial, so the caller can write it.
     """
     started = now or datetime.now(UTC)
-    if ruleset is None:
-        ruleset = load_ruleset(options)  # broken rule files fail before any query is sent
-    targets = inventory.targets()
-    reused: dict[tuple[str, str, str, str], Endpoint] = {}
-    if resume is not None:
-        reused = {e.key: _strip(e) for e in resume.endpoints if e.status is not Status.UNKNOWN}
-    wanted = {_target_key(t) for t in targets}
-    orgs = {o.id for o in inventory.organizations}
-    # Endpoints a scan discovers (DMARC reporting, collaboration...) are not targets: keep the
-    # resumed ones of this inventory's organizations; a fresh collection replaces them below.
-    done: list[Endpoint] = [
-        e
-        for k, e in reused.items()
-        if k in wanted or (e.layer in DISCOVERED_LAYERS and e.organization in orgs)
-    ]
-    todo = [t for t in targets if _target_key(t) not in reused]
-
-    def record(endpoint: Endpoint) -> None:
-        done.append(endpoint)
-        if on_done is not None:
-            on_done(endpoint)
-
-    done.extend(domain_endpoints(inventory))
-    try:
-        collect(todo, options, on_done=record)
-        if "web" in options.probes:
-            from sovaudit.webstage import run_web_probes
-
-            # Opt-in HTTPS probes of the landing pages, then DNS of their third parties.
-            done = run_web_probes(done, options)
-        done = list({e.key: e for e in done}.values())  # the latest endpoint of a key wins
-        network = network_answers(done, options)
-    except KeyboardInterrupt:
-        analysed, datasets = analyse(
-            done, options, accepted=inventory.accepted, today=started.date(), ruleset=ruleset
-        )
-        partial = build_scan(inventory, options, analysed, datasets, started=started, partial=True)
-        raise ScanInterrupted(partial) from None
-    analysed, datasets = analyse(
-        done,
+    sink = ListSink()
+    result = run_scan(
+        inventory,
         options,
-        accepted=inventory.accepted,
-        today=started.date(),
+        sink,
+        started=started,
+        on_done=on_done,
+        resume=resume,
         ruleset=ruleset,
-        network=network,
+        chunk_targets=None,
     )
-    return build_scan(inventory, options, analysed, datasets, started=started)
+    evidence = build_scan(
+        inventory,
+        options,
+        sink.endpoints,
+        result.datasets,
+        started=started,
+        partial=result.interrupted,
+    )
+    if result.interrupted:
+        raise ScanInterrupted(evidence)
+    return evidence
 
 
 def domain_endpoints(inventory: Inventory) -> list[Endpoint]:
@@ -305,3 +597,8 @@ def _target_key(t: Target) -> tuple[str, str, str, str]:
 def _strip(endpoint: Endpoint) -> Endpoint:
     """A resumed endpoint keeps its DNS evidence; attribution and rules are recomputed."""
     return replace(endpoint, attributions=(), findings=())
+
+
+def _unique(datasets: Iterable[Dataset]) -> list[Dataset]:
+    """Datasets in first-seen order, each once (chunks and batches report the same ones)."""
+    return list(dict.fromkeys(datasets))

@@ -99,9 +99,9 @@ def test_load_scan_errors(tmp_path: Path) -> None:
         load_scan(tmp_path / "none.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(EvidenceError, match="not a JSON evidence file"):
+    with pytest.raises(EvidenceError, match="invalid JSON"):
         load_scan(bad)
     other = tmp_path / "other.json"
     other.write_text('{"hello": 1}', encoding="utf-8")
-    with pytest.raises(EvidenceError, match="schema_version"):
+    with pytest.raises(EvidenceError, match="not a sovaudit evidence file"):
         load_scan(other)

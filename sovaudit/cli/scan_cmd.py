@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,10 +21,14 @@ from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
 from sovaudit.history import HistoryPoint, series
 from sovaudit.history import append as append_history
-from sovaudit.inventory import load_inventory
+from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
-from sovaudit.pipeline import ScanInterrupted, ScanOptions, check_resolvers, load_ruleset
+from sovaudit.pipeline import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
+from sovaudit.pipeline import run_scan as run_into
 from sovaudit.pipeline import scan as run_scan
+
+if TYPE_CHECKING:
+    from sovaudit.evaluate.loader import RuleSet
 
 
 def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
@@ -89,12 +93,11 @@ def write_outputs(
     )
 
 
-def summary_line(scan: Scan) -> str:
-    counts = dict.fromkeys(Status, 0)
-    for e in scan.endpoints:
-        counts[e.status] += 1
+def summary_line(result: Scan | Tally) -> str:
+    tally = result if isinstance(result, Tally) else Tally.of(result.endpoints)
+    counts = tally.by_status
     return (
-        f"{len(scan.endpoints)} endpoints: {counts[Status.OK]} ok, "
+        f"{tally.endpoints} endpoints: {counts[Status.OK]} ok, "
         f"{counts[Status.UNKNOWN]} unknown, {counts[Status.SKIPPED]} skipped"
     )
 
@@ -194,8 +197,19 @@ def scan(
             help="Scan only slice K of N (by organization, stable); merge with 'sovaudit merge'."
         ),
     ] = None,
+    stream: Annotated[
+        Path | None,
+        typer.Option(
+            "--stream",
+            help="Write the evidence to FILE as JSON Lines while scanning, so memory stays "
+            "bounded; render it later with 'sovaudit report FILE'.",
+        ),
+    ] = None,
 ) -> None:
     """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
+
+    With --stream FILE, endpoints are written as they are analysed and nothing is kept in
+    memory; reports are written only when -o or --format asks for them (read back from FILE).
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
@@ -205,6 +219,8 @@ def scan(
     from sovaudit.shard import parse_shard, shard_inventory
 
     language = _check_lang(lang) if lang else detect_lang()
+    # A streamed scan writes reports only when asked: its evidence file is the output.
+    reports_wanted = stream is None or output is not None or bool(formats)
     formats_, out = output_plan(output, formats)
     threshold = parse_severity(fail_on, "--fail-on")
     new_threshold = parse_severity(fail_on_new, "--fail-on-new")
@@ -214,6 +230,10 @@ def scan(
     slice_ = parse_shard(shard) if shard is not None else None
     if slice_ is not None:
         inv = shard_inventory(inv, slice_)
+    if stream is not None and resume is not None and stream.resolve() == resume.resolve():
+        raise UserError(
+            f"--stream {stream}: give a new file; the evidence being resumed is read from it"
+        )
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
     options = ScanOptions(
@@ -238,15 +258,37 @@ def scan(
         warn(f"resolver(s) not answering, not used: {', '.join(dropped)}")
         options = replace(options, resolvers=alive)
     now = datetime.now(UTC)
-    interrupted = False
-    with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
-        try:
-            result = run_scan(
-                inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
+    if stream is not None:
+        tally, interrupted = _run_streamed(
+            inv, options, stream, now=now, quiet=quiet, resume=previous, ruleset=ruleset,
+            shard=str(slice_) if slice_ is not None else None,
+        )
+        if interrupted:
+            error(
+                f"interrupted: partial evidence in {safe(stream)}; continue with "
+                f"--resume {safe(stream)} --stream NEW.jsonl"
             )
-        except ScanInterrupted as exc:
-            result, interrupted = exc.partial, True
-    if slice_ is not None:
+            raise typer.Exit(130)
+        if not reports_wanted and base is None and history is None:
+            if not quiet:
+                err_console.print(safe(summary_line(tally)))
+                err_console.print(f"wrote {safe(stream)}")
+            raise typer.Exit(tally_exit_code(tally, threshold, strict))
+        from sovaudit.report.jsonout import read_evidence
+
+        # Reports, baseline marks and history need the whole scan: read it back from the file.
+        result = read_evidence(stream)
+        interrupted = False
+    else:
+        interrupted = False
+        with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
+            try:
+                result = run_scan(
+                    inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
+                )
+            except ScanInterrupted as exc:
+                result, interrupted = exc.partial, True
+    if slice_ is not None and stream is None:
         # Recorded so that 'sovaudit merge' can check it has every K of one N.
         result = replace(result, options={**result.options, "shard": str(slice_)})
     resolved: list[ResolvedFinding] = []
@@ -270,7 +312,9 @@ def scan(
         points = series(history)
     written = write_outputs(
         result,
-        formats_ if not interrupted or out is not None else ["json"],
+        (formats_ if reports_wanted else [])
+        if not interrupted or out is not None
+        else ["json"],
         out if not interrupted or out is not None else Path("sovaudit-partial.json"),
         lang=language,
         now=now,
@@ -284,7 +328,7 @@ def scan(
         if base is not None:
             new = sum(1 for e in result.endpoints for f in e.findings if f.status == "new")
             err_console.print(f"against the baseline: {new} new, {len(resolved)} resolved")
-        for path in written:
+        for path in [*([stream] if stream is not None else []), *written]:
             err_console.print(f"wrote {safe(path)}")
     if interrupted:
         error("interrupted: partial evidence written; continue with --resume")
@@ -315,16 +359,59 @@ def exit_code(
     """0 clean or below threshold; 3 unknown endpoints under --strict; 1 findings at threshold."""
     from sovaudit.baseline import live
 
-    if strict and any(e.status is Status.UNKNOWN for e in result.endpoints):
-        return 3
-    findings = [f for e in result.endpoints for f in e.findings]
-    if threshold is not None and any(live(f, threshold) for f in findings):
-        return 1
+    code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
+    if code:
+        return code
     if new_threshold is not None and any(
-        f.status == "new" and live(f, new_threshold) for f in findings
+        f.status == "new" and live(f, new_threshold) for e in result.endpoints for f in e.findings
     ):
         return 1
     return 0
+
+
+def tally_exit_code(tally: Tally, threshold: Severity | None, strict: bool) -> int:
+    """The exit code of a scan from its tally (see :func:`exit_code`; no baseline)."""
+    if strict and tally.by_status[Status.UNKNOWN]:
+        return 3
+    if threshold is not None and tally.worst_live and tally.worst_live[0].rank >= threshold.rank:
+        return 1
+    return 0
+
+
+def _run_streamed(
+    inv: Inventory,
+    options: ScanOptions,
+    path: Path,
+    *,
+    now: datetime,
+    quiet: bool,
+    resume: Scan | None,
+    ruleset: RuleSet,
+    shard: str | None,
+) -> tuple[Tally, bool]:
+    """Scan into a JSON Lines evidence file; (tally, interrupted). The file always gets an end."""
+    from sovaudit.pipeline import Analyser, domain_endpoints, scan_header
+    from sovaudit.stream import EvidenceWriter
+
+    header = scan_header(inv, options, started=now)
+    start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
+    start.saw_domain = bool(domain_endpoints(inv))
+    header = replace(
+        header,
+        datasets=tuple(start.datasets()),
+        options={**header.options, **({"shard": shard} if shard else {})},
+    )
+    writer = EvidenceWriter(path, header.to_dict())
+    try:
+        with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
+            result = run_into(
+                inv, options, writer, started=now, on_done=advance, resume=resume, ruleset=ruleset
+            )
+    except BaseException:
+        writer.abandon()  # no end line: whoever reads it knows it is incomplete
+        raise
+    writer.close(partial=result.interrupted, datasets=result.datasets)
+    return result.tally, result.interrupted
 
 
 @contextlib.contextmanager

@@ -34,14 +34,29 @@ def evidence_schema() -> dict[str, Any]:
 
 
 def read_evidence(path: Path) -> Scan:
-    """Load an evidence file written by ``sovaudit scan``; EvidenceError if it cannot be used."""
+    """Load evidence written by ``sovaudit scan`` (JSON, or JSON Lines from ``--stream``).
+
+    EvidenceError (exit 2, naming the file and line) when it cannot be used.
+    """
+    from sovaudit.stream import is_evidence_lines, read_evidence_lines
+
     try:
         size = path.stat().st_size
-        if size > MAX_EVIDENCE_BYTES:
-            raise EvidenceError(
-                f"evidence file too large ({size} bytes, limit {MAX_EVIDENCE_BYTES})",
-                path=str(path),
-            )
+    except FileNotFoundError:
+        raise EvidenceError("cannot read evidence file: no such file", path=str(path)) from None
+    except OSError as exc:
+        raise EvidenceError(
+            f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
+        ) from None
+    if is_evidence_lines(path):
+        return read_evidence_lines(path)  # read line by line: no whole-file size limit
+    if size > MAX_EVIDENCE_BYTES:
+        raise EvidenceError(
+            f"evidence file too large ({size} bytes, limit {MAX_EVIDENCE_BYTES}); "
+            "write large scans with 'sovaudit scan --stream FILE.jsonl'",
+            path=str(path),
+        )
+    try:
         raw = path.read_bytes()
     except OSError as exc:
         raise EvidenceError(
@@ -52,7 +67,9 @@ def read_evidence(path: Path) -> Scan:
     except UnicodeDecodeError as exc:
         raise EvidenceError(f"not UTF-8: {exc.reason}", path=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise EvidenceError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+        raise EvidenceError(
+            f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno
+        ) from None
     return scan_from_json(data, path=str(path))
 
 

@@ -1,0 +1,223 @@
+"""Evidence as JSON Lines, written while the scan runs (``sovaudit scan --stream FILE``).
+
+One JSON object per line, each with a ``record`` member:
+
+- ``header`` (first line): what ``Scan.to_dict`` holds except the endpoints, plus
+  ``"format": "sovaudit-evidence-lines"``;
+- ``endpoint``: one endpoint, exactly as in the JSON evidence file, in completion order;
+- ``end`` (last line): ``partial``, the endpoint count and the final dataset list.
+
+The file is flushed batch by batch, so a scan killed outright (SIGKILL, a full disk, a lost VM)
+leaves every endpoint written before the kill readable: a file with no ``end`` line, or with a
+torn last line, is read as partial evidence, which ``report``, ``explain``, ``merge`` and
+``--resume`` accept like any other evidence file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from sovaudit.errors import EvidenceError
+from sovaudit.models import (
+    SCHEMA_VERSION,
+    Dataset,
+    Endpoint,
+    Scan,
+    dataset_from_dict,
+    endpoint_from_dict,
+    to_jsonable,
+)
+
+FORMAT = "sovaudit-evidence-lines"
+# Hostile or corrupted files must not make the reader hold one unbounded line.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def is_evidence_lines(path: Path) -> bool:
+    """True when ``path`` starts with a JSON Lines evidence header (cheap: reads one line)."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(MAX_LINE_BYTES)
+    except OSError:
+        return False
+    try:
+        data = json.loads(first)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and data.get("record") == "header"
+
+
+class EvidenceWriter:
+    """Append endpoints to a JSON Lines evidence file as they are analysed.
+
+    ``header`` is ``Scan.to_dict()`` of a scan with no endpoints (tool, options, datasets known
+    at the start). Lines are written with ``ensure_ascii=False``; the file is flushed after every
+    :meth:`add` so that what was analysed is on disk even if the process dies.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        self.count = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._handle: IO[str] | None = path.open("w", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise EvidenceError(
+                f"cannot write evidence file: {exc.strerror or exc}", path=str(path)
+            ) from None
+        head = {"record": "header", "format": FORMAT, **header}
+        head.pop("endpoints", None)
+        self._write([head])
+
+    def add(self, endpoints: Sequence[Endpoint]) -> None:
+        """Write ``endpoints`` (already attributed and evaluated), one line each, then flush."""
+        if not endpoints:
+            return
+        self._write({"record": "endpoint", **to_jsonable(e)} for e in endpoints)
+        self.count += len(endpoints)
+
+    def close(self, *, partial: bool, datasets: Sequence[Dataset]) -> None:
+        """Write the ``end`` line and close; the file is complete (or knowingly partial)."""
+        if self._handle is None:
+            return
+        end = {
+            "record": "end",
+            "partial": partial,
+            "endpoints": self.count,
+            "datasets": to_jsonable(datasets),
+        }
+        self._write([end])
+        try:
+            os.fsync(self._handle.fileno())
+        except OSError:
+            pass  # a pipe or a special file: nothing to sync
+        self._handle.close()
+        self._handle = None
+
+    def abandon(self) -> None:
+        """Close without an ``end`` line (the reader will call the file partial)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def _write(self, records: Iterable[dict[str, Any]]) -> None:
+        assert self._handle is not None, "evidence writer used after close"
+        text = "".join(
+            json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+        )
+        try:
+            self._handle.write(text)
+            self._handle.flush()
+        except OSError as exc:
+            raise EvidenceError(
+                f"cannot write evidence file: {exc.strerror or exc}", path=str(self.path)
+            ) from None
+
+
+def read_evidence_lines(path: Path) -> Scan:
+    """Read a JSON Lines evidence file into a :class:`Scan` (EvidenceError if unusable).
+
+    Endpoints are sorted as in a JSON evidence file; when a key appears twice the later line wins.
+    A missing ``end`` line or a torn last line (the writer was killed) gives a partial scan.
+    """
+    header: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+    endpoints: dict[tuple[str, str, str, str], Endpoint] = {}
+    torn = False
+    try:
+        with path.open("rb") as handle:
+            for number, raw, complete in _lines(handle):
+                if not raw.strip():
+                    continue
+                try:
+                    data = json.loads(raw)
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    if not complete:
+                        torn = True  # the writer died mid-line: what precedes is intact
+                        break
+                    raise EvidenceError(
+                        f"invalid JSON line: {getattr(exc, 'msg', exc)}",
+                        path=str(path),
+                        line=number,
+                    ) from None
+                kind = data.get("record") if isinstance(data, dict) else None
+                if number == 1:
+                    if kind != "header" or data.get("format") != FORMAT:
+                        raise EvidenceError(
+                            "not a sovaudit JSON Lines evidence file (no header line)",
+                            path=str(path),
+                            line=1,
+                        )
+                    _check_version(data, path)
+                    header = data
+                elif end is not None:
+                    raise EvidenceError("line after the 'end' record", path=str(path), line=number)
+                elif kind == "endpoint":
+                    endpoint = _endpoint(data, path, number)
+                    endpoints[endpoint.key] = endpoint
+                elif kind == "end":
+                    end = data
+                else:
+                    raise EvidenceError(
+                        f"unknown record {kind!r} (expected endpoint or end)",
+                        path=str(path),
+                        line=number,
+                    )
+    except OSError as exc:
+        raise EvidenceError(
+            f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
+        ) from None
+    if header is None:
+        raise EvidenceError("empty evidence file", path=str(path))
+    try:
+        datasets_raw = (end or header).get("datasets") or header.get("datasets") or ()
+        return Scan(
+            tool_version=header.get("tool", {}).get("version", ""),
+            generated_at=header["generated_at"],
+            inventory=header.get("inventory", ""),
+            resolvers=tuple(header.get("resolvers") or ()),
+            endpoints=tuple(sorted(endpoints.values(), key=lambda e: e.key)),
+            datasets=tuple(dataset_from_dict(d) for d in datasets_raw),
+            partial=torn or end is None or bool(end.get("partial", False)),
+            options=dict(header.get("options") or {}),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise EvidenceError(f"malformed header: {detail}", path=str(path), line=1) from None
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes, ended with a newline) for each line, each at most MAX_LINE_BYTES."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise EvidenceError(
+                f"line longer than {MAX_LINE_BYTES} bytes", path=handle.name, line=number
+            )
+        yield number, raw, raw.endswith(b"\n")
+
+
+def _check_version(header: dict[str, Any], path: Path) -> None:
+    version = str(header.get("schema_version", ""))
+    if version != SCHEMA_VERSION:
+        raise EvidenceError(
+            f"evidence schema version {version!r} is not supported (expected {SCHEMA_VERSION!r})",
+            path=str(path),
+            line=1,
+        )
+
+
+def _endpoint(data: dict[str, Any], path: Path, number: int) -> Endpoint:
+    try:
+        return endpoint_from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise EvidenceError(f"malformed endpoint: {detail}", path=str(path), line=number) from None
