@@ -305,10 +305,25 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # SARIF
     "sarif_message": {
-        "en": "{title} ({host}, {service}, {organization})",
-        "fr": "{title} ({host}, {service}, {organization})",
+        "en": "{title} ({host}, {layer}, {service}, {organization})",
+        "fr": "{title} ({host}, {layer}, {service}, {organization})",
     },
     "sarif_accepted": {"en": "Accepted risk", "fr": "Risque accepté"},
+    # Rule texts kept in the scan's language (their pack is not available at report time).
+    "rule_text_note_title": {"en": "Rule texts", "fr": "Textes des règles"},
+    "rule_text_note": {
+        "en": "Some rule texts are in the scan's language ({scan_lang}): their rule pack is "
+        "not available where this report was rendered. Rules concerned: {rules}.",
+        "fr": "Certains textes de règles sont dans la langue de l'analyse ({scan_lang}) : leur "
+        "ensemble de règles n'est pas disponible là où ce rapport a été produit. Règles "
+        "concernées : {rules}.",
+    },
+}
+
+# Names of the languages, in each language ("the scan's language (English)").
+LANG_NAMES: dict[str, dict[str, str]] = {
+    "en": {"en": "English", "fr": "anglais"},
+    "fr": {"en": "French", "fr": "français"},
 }
 
 SEVERITY_LABELS: dict[str, dict[str, str]] = {
@@ -359,6 +374,41 @@ JURISDICTION_LABELS: dict[str, dict[str, str]] = {
     "unknown": {"en": "Unknown", "fr": "Inconnue"},
 }
 
+# Endpoint layers (models.Layer): where someone can read the data.
+LAYER_LABELS: dict[str, dict[str, str]] = {
+    "web": {"en": "Website", "fr": "Site web"},
+    "mail": {"en": "Email", "fr": "Courriel"},
+    "dns": {"en": "DNS hosting", "fr": "Hébergement DNS"},
+    "reporting": {"en": "Email reports (DMARC)", "fr": "Rapports de courriel (DMARC)"},
+    "collaboration": {"en": "Collaboration suite", "fr": "Suite collaborative"},
+    "saas": {"en": "Cloud service (SaaS)", "fr": "Service infonuagique (SaaS)"},
+    "third-party": {"en": "Third-party web service", "fr": "Service web tiers"},
+    "domain": {"en": "Domain name", "fr": "Nom de domaine"},
+}
+
+# Attribution roles (Attribution.role): what the attributed name or address is to the endpoint.
+ROLE_LABELS: dict[str, dict[str, str]] = {
+    "address": {"en": "address", "fr": "adresse"},
+    "cname": {"en": "alias (CNAME)", "fr": "alias (CNAME)"},
+    "mx": {"en": "mail server (MX)", "fr": "serveur de courriel (MX)"},
+    "ns": {"en": "name server (NS)", "fr": "serveur de noms (NS)"},
+    "autodiscover": {"en": "autodiscover", "fr": "découverte automatique"},
+    "gateway": {"en": "mail gateway", "fr": "passerelle de courriel"},
+    "mailbox": {"en": "mailbox host", "fr": "hébergeur des boîtes aux lettres"},
+    "spf": {"en": "SPF", "fr": "SPF"},
+    "spf-host": {"en": "SPF host", "fr": "hôte SPF"},
+    "spf-include": {"en": "SPF include", "fr": "inclusion SPF"},
+    "spf-ip": {"en": "SPF address", "fr": "adresse SPF"},
+    "txt": {"en": "TXT record", "fr": "enregistrement TXT"},
+    "txt-token": {"en": "verification token", "fr": "jeton de vérification"},
+    "asn": {"en": "AS", "fr": "AS"},
+    "registry": {"en": "registry", "fr": "registre"},
+    "registrar": {"en": "registrar", "fr": "bureau d'enregistrement"},
+    "certificate-authority": {"en": "certification authority", "fr": "autorité de certification"},
+    "identity-provider": {"en": "identity provider", "fr": "fournisseur d'identité"},
+    "web-signal": {"en": "web signal", "fr": "indice web"},
+}
+
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "ok": {"en": "ok", "fr": "ok"},
     "unknown": {"en": "unknown", "fr": "inconnu"},
@@ -398,6 +448,7 @@ STEP_LABELS: dict[str, dict[str, str]] = {
     "caveat": {"en": "caveat", "fr": "réserve"},
     "ca": {"en": "certification authority", "fr": "autorité de certification"},
     "identity-provider": {"en": "identity provider", "fr": "fournisseur d'identité"},
+    "note": {"en": "note", "fr": "remarque"},
 }
 
 
@@ -439,14 +490,32 @@ def jurisdiction_label(code: str, lang: str) -> str:
     return _label(JURISDICTION_LABELS, code, lang)
 
 
+def layer_label(layer: str, lang: str) -> str:
+    """Human label of an endpoint layer code ("mail" -> "Courriel"); unknown codes as is."""
+    return _label(LAYER_LABELS, layer, lang)
+
+
+def role_label(role: str, lang: str) -> str:
+    """Human label of an attribution role ("mx" -> "mail server (MX)"); unknown roles as is."""
+    return _label(ROLE_LABELS, role, lang)
+
+
+def lang_name(code: str, lang: str) -> str:
+    """Name of the language ``code`` written in ``lang`` ("en", "fr" -> "anglais")."""
+    return _label(LANG_NAMES, code, lang)
+
+
 def status_label(status: str, lang: str) -> str:
     """Human label of an endpoint, attribution or baseline status."""
     return _label(STATUS_LABELS, status, lang)
 
 
 def step_label(step: str, lang: str) -> str:
-    """Human label of an evidence step name; unknown names (from the evidence file) as is."""
-    return _label(STEP_LABELS, step, lang)
+    """Human label of an evidence step name; unknown names (from the evidence file) as is.
+
+    A name's record step is named after its role ("mx", "txt"...), hence the role labels.
+    """
+    return _label(STEP_LABELS if step in STEP_LABELS else ROLE_LABELS, step, lang)
 
 
 def detect_lang(environ: Mapping[str, str] | None = None) -> str:

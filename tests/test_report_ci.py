@@ -69,12 +69,13 @@ def test_markdown_new_and_resolved() -> None:
             "2 resolved.") in new
     items = [line for line in new.splitlines() if line.startswith("- ")]
     assert items[0] == ("- Critical · `QC-HEALTH-INFO` · `portail.santequebec.ca` "
-                        "(Santé Québec, web)")
+                        "(Santé Québec, Website)")
     assert len(items) == 4
     resolved = section(md, "## Resolved since the baseline", "## Endpoints")
     assert ("| Critical | `US-CLOUD-ACT-HOSTING` | `sante-qc` | `vieux` | "
-            "`vieux.santequebec.ca` | web | Hosting under US control \\(CLOUD Act\\) |") in resolved
-    assert "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<img src\\=x" in resolved
+            "`vieux.santequebec.ca` | Website | Hosting under US control (CLOUD Act) |") in resolved
+    # Only what Markdown would act on is escaped: the link brackets and the tag opener.
+    assert "\\[x\\](javascript:alert(1)) \\<img src=x" in resolved
     assert "**Critical** · Findings: 1; accepted: 0; new: 1" in md
 
 

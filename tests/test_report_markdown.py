@@ -109,9 +109,9 @@ def test_summary_tables_and_sections() -> None:
     assert "| Santé Québec | 3 | 2 | 2 |" in text
     # One compact row per finding, most severe first, with the control chain and the badges.
     assert (
-        "| Critical | `US-CLOUD-ACT-MAIL` | Santé Québec | `santequebec.ca` | mail | Microsoft 365 "
-        "\\/ Exchange Online | Microsoft Corporation | United States (US) | accepted risk\\, "
-        "unchanged |" in text
+        "| Critical | `US-CLOUD-ACT-MAIL` | Santé Québec | `santequebec.ca` | Email | "
+        "Microsoft 365 / Exchange Online | Microsoft Corporation | United States (US) | "
+        "accepted risk, unchanged |" in text
     )
     rows = [line for line in text.splitlines() if line.startswith("| ") and "` | " in line
             and line.split(" | ")[0][2:] in ("Critical", "Medium", "Low", "Info")]
@@ -125,7 +125,7 @@ def test_summary_tables_and_sections() -> None:
                                          "### Sources", "## About this scan")]
     assert positions == sorted(positions)
     assert "exposure analysis, not legal advice" in text
-    assert "| ip\\-location\\-db\\/asn | `2026.11.01` | `2026-11-01` | CC BY 4\\.0 |" in text
+    assert "| ip-location-db/asn | `2026.11.01` | `2026-11-01` | CC BY 4.0 |" in text
     assert "- **Resolvers**: `127.0.0.1:5353`" in text
     assert "- **Scan date**: `2026-11-25T12:00:00Z`" in text
     assert "- **Report rendered**: `2026-11-25T13:00:00Z`" in text
@@ -141,7 +141,8 @@ def test_french_report_has_no_english_headings() -> None:
                     "adresse `198.51.100.77`", "motif de nom",
                     "### Chaînes de contrôle", "société mère `Microsoft Corporation`",
                     "juridiction `US`", "| Critique | `US-CLOUD-ACT-MAIL` |",
-                    "risque accepté\\, inchangé"):
+                    "risque accepté, inchangé", "| Courriel |",
+                    "Courriel traité par un fournisseur sous contrôle américain (CLOUD Act)"):
         assert heading in text
     assert "## Findings" not in text and "Legal notice" not in text
     assert " parent `" not in text and " record `" not in text and "Triggered" not in text
@@ -149,10 +150,10 @@ def test_french_report_has_no_english_headings() -> None:
 
 def test_accepted_risk_and_baseline_status_are_shown() -> None:
     text = md()
-    block = text[text.index("<summary>santequebec.ca · Santé Québec · mail · Critical</summary>"):]
+    block = text[text.index("<summary>santequebec.ca · Santé Québec · Email · Critical</summary>"):]
     block = block[: block.index("</details>")]
     assert (
-        "  - Triggered: `US-CLOUD-ACT-MAIL` (accepted risk: Contrat Microsoft 2025\\; "
+        "  - Triggered: `US-CLOUD-ACT-MAIL` (accepted risk: Contrat Microsoft 2025; "
         "évaluation des facteurs relatifs à la vie privée en cours, unchanged), "
         "`US-NSL-METADATA` (new)"
     ) in block
@@ -235,3 +236,56 @@ def test_md_code_in_a_table_cell_stays_in_one_cell(s: str) -> None:
     assert code is not None
     text = parse(code.group(1)).text
     assert "".join(text) == visible(s)
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        # Ordinary names and sentences are left alone: the raw Markdown stays readable.
+        ("Microsoft 365 / Exchange Online", "Microsoft 365 / Exchange Online"),
+        ("Ville d'Exemple (ex-iWeb); 18 U.S.C. § 2713, s. 72-73: ok?", None),
+        ("snake_case_name 4.0 +1-1 #3 a > b", None),
+        # What would change the rendering is escaped, and only that.
+        ("*bold* _em_ ~~s~~ `c`", "\\*bold\\* \\_em\\_ \\~\\~s\\~\\~ \\`c\\`"),
+        ("[x](javascript:alert(1))", "\\[x\\](javascript:alert(1))"),
+        ("<img src=x onerror=alert(1)>", "\\<img src=x onerror=alert(1)>"),
+        ("a | b", "a \\| b"),
+        ("AT&T &amp; &#35;", "AT&T \\&amp; \\&#35;"),
+        ("$x$ a@b", "\\$x\\$ a\\@b"),
+        ("www.evil.example", "www\\.evil\\.example"),
+        ("http://evil.example/x", "http\\:\\//evil\\.example/x"),
+        ("mailto:x", "mailto\\:x"),
+        ("# h", "\\# h"), ("> q", "\\> q"), ("- x", "\\- x"), ("1. x", "1\\. x"),
+        ("---", "\\---"), ("Title #", "Title \\#"), ("    code", "code"),
+    ],
+)
+def test_md_text_escapes_only_what_markdown_would_act_on(raw: str, escaped: str | None) -> None:
+    assert md_text(raw) == (raw if escaped is None else escaped)
+
+
+# Markdown-significant pieces, so that examples hit the interesting cases often.
+_PIECES = st.lists(
+    st.sampled_from([*"ab1 .:/@#>-+=*_~`[]()!<&;|$\\", "www", "http", "mailto", ".ca", "&amp;",
+                     "    ", "\n", "\u202e"]),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_PIECES, st.text()))
+def test_md_text_is_inert_wherever_the_report_puts_it(s: str) -> None:
+    """At a paragraph's start, after a paragraph line, in a list item, a heading, a table cell:
+    the text never adds an element, a link or a cell, and reads as the visible text."""
+    contexts = {
+        "{}": {"p"},
+        "para\n{}": {"p"},
+        "- {}": {"ul", "li"},
+        "- x {}": {"ul", "li"},
+        "### `X` {}": {"h3", "code"},
+        "| a |\n| --- |\n| {} |\n": {"table", "thead", "tr", "th", "tbody", "td"},
+    }
+    escaped = md_text(s)
+    for wrap, allowed in contexts.items():
+        doc = parse(gfm().render(wrap.format(escaped)))
+        assert {tag for tag, _ in doc.tags} <= allowed, (wrap, s, escaped)
+        assert doc.tags.count(("td", {})) <= 1

@@ -1,8 +1,9 @@
 """CSV report: one row per finding, safe to open in a spreadsheet.
 
-Column names and values are stable machine identifiers (codes, not translated labels) so that
-scripts and pivot tables keep working whatever the language of the run; the report language only
-affects the finding titles, which come from the rule packs.
+Machine columns hold stable codes (``layer``, ``severity``, ``status``...) so that scripts and
+pivot tables keep working whatever the language of the run; next to each of them a ``*_label``
+column holds the same value for a reader, in the report language. Column names never change
+with the language. Finding titles are in the report language (see ``summary.build_view``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
+from sovaudit.i18n import layer_label, severity_label, status_label
 from sovaudit.report.escape import csv_cell
 from sovaudit.report.summary import FindingRow, ReportView, endpoint_jurisdictions
 
@@ -18,23 +20,24 @@ COLUMNS = (
     "service",
     "host",
     "layer",
+    "layer_label",
     "operator",
     "parent",
     "jurisdiction",
     "rule",
     "severity",
+    "severity_label",
     "accepted",
     "status",
+    "status_label",
     "subject",
     "title",
 )
 
 
-def _row(row: FindingRow) -> list[str]:
+def _row(row: FindingRow, lang: str) -> list[str]:
     e, f = row.endpoint, row.finding
-    attribution = next(
-        (a for a in e.attributions if f.subject is not None and a.subject == f.subject), None
-    )
+    attribution = row.attribution
     if attribution is not None:
         operator = attribution.operator_name or attribution.operator or ""
         parent = attribution.ultimate_parent or ""
@@ -48,13 +51,16 @@ def _row(row: FindingRow) -> list[str]:
         e.service,
         e.host,
         e.layer.value,
+        layer_label(e.layer.value, lang),
         operator,
         parent,
         jurisdiction,
         f.rule_id,
         f.severity.value,
+        severity_label(f.severity.value, lang),
         "true" if f.accepted else "false",
         f.status or "",
+        status_label(f.status, lang) if f.status else "",
         f.subject or "",
         f.title,
     ]
@@ -65,5 +71,7 @@ def render_csv(view: ReportView) -> str:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    writer.writerows([csv_cell(cell) for cell in _row(row)] for row in view.findings)
+    writer.writerows(
+        [csv_cell(cell) for cell in _row(row, view.lang)] for row in view.findings
+    )
     return buffer.getvalue()

@@ -12,7 +12,17 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Bidirectional overrides and zero-width characters can make a name read as another one.
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_MD_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# Characters escaped wherever they are, then the ones that matter only in some context.
+_MD_SPECIAL = re.compile(
+    r"[\\`*~\[\]<|$@]"  # escapes, code, emphasis, strikethrough, links, HTML, cells, math, mail
+    r"|&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)"  # entity references
+    r"|(?<![^\W_])_|_(?![^\W_])"  # "_" that can open or close emphasis (not inside a word)
+    r"|\.(?=[^\W\d_][^\W_])"  # dot before a top-level domain: www.x, x.ca, a@b.ca
+    r"|:(?=//)|(?i:(?<=mailto)|(?<=xmpp)):|/(?=/)"  # scheme://, mailto:, //host
+    r"|#(?=#*$)"  # closing sequence of an ATX heading
+)
+# A block marker at the start: quote, heading, list item, thematic break or setext underline.
+_MD_LEAD = re.compile(r">|#{1,6}(?= |$)|[+-](?= |$)|-+ *$|=+ *$|[0-9]{1,9}[.)](?= |$)")
 _BACKTICKS = re.compile(r"`+")
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -41,12 +51,30 @@ def visible(text: object) -> str:
 
 
 def md_text(text: object) -> str:
-    """Untrusted text as inert GitHub Markdown: every ASCII punctuation is backslash-escaped.
+    """Untrusted text as inert CommonMark/GFM inline text that still reads like the original.
 
-    Escaping every punctuation character (not just the "dangerous" ones) also defeats GFM
-    autolinks (``www.x``, ``http://``, ``a@b``), raw HTML, entities, emphasis and table pipes.
+    Only what could change the rendering is backslash-escaped (see ``_MD_SPECIAL``): code,
+    emphasis, strikethrough, links, raw HTML, entities, table pipes, math, autolinks (the
+    characters that make ``http://x``, ``www.x``, ``x.ca`` or ``a@b`` a link, for GitHub and for
+    linkify renderers) and a block marker at the start (heading, quote, list, thematic break).
+    Spaces at either end are dropped: Markdown would drop them too, or read four of them as
+    code and two at the end as a line break.
     """
-    return _MD_PUNCT.sub(r"\\\1", visible(text))
+    value = visible(text).strip(" ")
+    marks = [m.start() for m in _MD_SPECIAL.finditer(value)]
+    lead = _MD_LEAD.match(value)
+    if lead is not None:
+        # The marker's character: the ">", the first "#", "-" or "=", the "." of "1.".
+        marks.append(lead.start() if value[0] in "#>+-=" else lead.end() - 1)
+    if not marks:
+        return value  # most names and sentences: nothing to escape
+    out = []
+    last = 0
+    for i in sorted(set(marks)):
+        out += [value[last:i], "\\"]
+        last = i
+    out.append(value[last:])
+    return "".join(out)
 
 
 def md_code(text: object, *, in_table: bool = True) -> str:

@@ -21,10 +21,15 @@ import jinja2
 import markupsafe
 
 from sovaudit.i18n import (
+    LAYER_LABELS,
+    ROLE_LABELS,
     STATUS_LABELS,
     STEP_LABELS,
     data_class_label,
     jurisdiction_label,
+    lang_name,
+    layer_label,
+    role_label,
     severity_label,
     status_label,
     step_label,
@@ -359,7 +364,14 @@ def render_html(view: ReportView) -> str:
         # Labels looked up once: the big tables would otherwise call a function per cell.
         sevl={v.value: severity_label(v.value, lang) for v in Severity},
         stl={k: status_label(k, lang) for k in STATUS_LABELS},
-        stepl={k: step_label(k, lang) for k in STEP_LABELS},
+        stepl={k: step_label(k, lang) for k in (*ROLE_LABELS, *STEP_LABELS)},
+        layl={k: layer_label(k, lang) for k in LAYER_LABELS},
+        rolel={k: role_label(k, lang) for k in ROLE_LABELS},
+        # Rule ids come from the evidence file: joined here as plain text, escaped by Jinja2.
+        rule_text_note=t(
+            "rule_text_note", lang, scan_lang=lang_name(view.scan_lang, lang),
+            rules=", ".join(view.untranslated_rules),
+        ),
         lbl_accepted=t("accepted", lang),
         lbl_control=t("control_chain", lang),
         lbl_triggered=t("triggered", lang),

@@ -12,8 +12,13 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 from __future__ import annotations
 
 from sovaudit.i18n import (
+    LAYER_LABELS,
+    ROLE_LABELS,
     data_class_label,
     jurisdiction_label,
+    lang_name,
+    layer_label,
+    role_label,
     severity_label,
     status_label,
     step_label,
@@ -66,6 +71,15 @@ def _jurisdiction(code: str, lang: str) -> str:
         return md_text(code)  # not one of ours: it came from the evidence file
     # Our own label and a known code: trusted text, left readable.
     return label if code == UNKNOWN else f"{label} ({code})"
+
+
+def _layer(code: str, lang: str) -> str:
+    # Our label for a known layer; a code we do not know came from the evidence file.
+    return layer_label(code, lang) if code in LAYER_LABELS else md_text(code)
+
+
+def _role(code: str, lang: str) -> str:
+    return role_label(code, lang) if code in ROLE_LABELS else md_text(code)
 
 
 def _jurisdictions(endpoint: Endpoint, lang: str) -> str:
@@ -126,7 +140,8 @@ def _findings_table(view: ReportView, lang: str) -> list[str]:
             operator, parent, jur = DASH, DASH, _jurisdictions(e, lang)
         out.append(_row(
             severity_label(f.severity.value, lang), md_code(f.rule_id), _org_name(e),
-            md_code(e.host), md_text(e.layer.value), operator, parent, jur, _badges(f, lang),
+            md_code(e.host), _layer(e.layer.value, lang), operator, parent, jur,
+            _badges(f, lang),
         ))
     out.append("")
     hidden = len(view.findings) - MAX_FINDING_ROWS
@@ -152,7 +167,7 @@ def _row_line(r: FindingRow, lang: str) -> str:
     e, f = r.endpoint, r.finding
     return (
         f"- {severity_label(f.severity.value, lang)} · {md_code(f.rule_id, in_table=False)} · "
-        f"{md_code(e.host, in_table=False)} ({_org_name(e)}, {md_text(e.layer.value)})"
+        f"{md_code(e.host, in_table=False)} ({_org_name(e)}, {_layer(e.layer.value, lang)})"
     )
 
 
@@ -188,7 +203,7 @@ def _resolved(view: ReportView, lang: str) -> list[str]:
     )
     out += [
         _row(severity_label(r.severity, lang), md_code(r.rule_id), md_code(r.organization),
-             md_code(r.service), md_code(r.host), md_text(r.layer), md_text(r.title))
+             md_code(r.service), md_code(r.host), _layer(r.layer, lang), md_text(r.title))
         for r in base.resolved[:MAX_LIST_ITEMS]
     ]
     out.append("")
@@ -242,7 +257,7 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         # The status is worth a word only when the attribution failed.
         status = "" if a.status is Status.OK else f"{status_label(a.status.value, lang)}, "
         head += (
-            f" ({md_text(a.role)}, {md_text(status)}"
+            f" ({_role(a.role, lang)}, {status}"
             f"{t('confidence', lang).lower()} {a.confidence:.2f})"
         )
     lines = [head]
@@ -317,7 +332,8 @@ def _endpoint_evidence(
         body.append("")
     sev = f" \u00b7 {severity_label(ev.severity.value, lang)}" if ev.severity else ""
     summary = html_text(
-        f"{e.host} \u00b7 {e.organization_name or e.organization} \u00b7 {e.layer.value}"
+        f"{e.host} \u00b7 {e.organization_name or e.organization} \u00b7 "
+        f"{layer_label(e.layer.value, lang)}"
     ) + sev
     return _details(summary, body or [t("none", lang).capitalize() + "."])
 
@@ -358,7 +374,7 @@ def _endpoints(view: ReportView, lang: str) -> list[str]:
     for e in scan.endpoints[:MAX_ENDPOINT_ROWS]:
         operators = sorted({a.operator_name or a.operator or "" for a in e.attributions} - {""})
         out.append(_row(
-            _org_name(e), md_code(e.service), md_code(e.host), md_text(e.layer.value),
+            _org_name(e), md_code(e.service), md_code(e.host), _layer(e.layer.value, lang),
             ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,
             md_text(status_label(e.status.value, lang)), _jurisdictions(e, lang),
             ", ".join(md_text(o) for o in operators) or DASH,
@@ -404,6 +420,10 @@ def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
             lines += [f"- [{name}](<{url}>)" for name, url in CREDITS]
     else:
         lines.append(t("none", lang).capitalize() + ".")
+    if view.untranslated_rules:
+        rules = ", ".join(md_code(r, in_table=False) for r in view.untranslated_rules)
+        note = t("rule_text_note", lang, scan_lang=lang_name(view.scan_lang, lang), rules=rules)
+        lines += ["", f"### {t('rule_text_note_title', lang)}", "", note]
     lines += ["", f"## {t('legal_notice_title', lang)}", "", t("legal_notice", lang), ""]
     return lines
 

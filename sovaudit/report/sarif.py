@@ -11,7 +11,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sovaudit.i18n import t
+from sovaudit.i18n import layer_label, t
 from sovaudit.models import Endpoint, Finding, Reference, Severity
 from sovaudit.report.escape import safe_url, visible
 from sovaudit.report.summary import FindingRow, ReportView, endpoint_jurisdictions
@@ -134,6 +134,7 @@ def _result(
         lang,
         title=f.title,
         host=e.host,
+        layer=layer_label(e.layer.value, lang),
         service=e.service,
         organization=e.organization_name or e.organization,
     )
@@ -173,7 +174,7 @@ def render_sarif(view: ReportView, *, inventory_path: Path | None = None) -> str
     """The SARIF 2.1.0 log of a prepared view, as indented JSON ending with a newline."""
     scan = view.scan
     rules, rule_index = _rules(view)
-    log = {
+    log: dict[str, Any] = {
         "$schema": SARIF_SCHEMA_URI,
         "version": SARIF_VERSION,
         "runs": [{
@@ -202,4 +203,9 @@ def render_sarif(view: ReportView, *, inventory_path: Path | None = None) -> str
             },
         }],
     }
+    if view.untranslated_rules:
+        # Rules whose texts stayed in the scan's language (their pack is missing at report time).
+        log["runs"][0]["properties"]["untranslatedRules"] = {
+            "language": view.scan_lang, "rules": list(view.untranslated_rules),
+        }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -7,12 +7,14 @@ and on numbers (the headline a journalist quotes must be the same in every forma
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sovaudit.i18n import data_class_phrase, t
+from sovaudit.errors import SovauditError
+from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, t
 from sovaudit.models import (
     Attribution,
     DataClass,
@@ -26,6 +28,9 @@ from sovaudit.models import (
     Status,
     controls_data,
 )
+
+if TYPE_CHECKING:
+    from sovaudit.evaluate.loader import Rule
 
 US = "US"
 DOMESTIC = frozenset({"CA", "CA-QC"})
@@ -204,6 +209,10 @@ class ReportView:
     rules: tuple[RuleSummary, ...] = ()
     baseline: BaselineInfo | None = None
     history: tuple[HistoryRow, ...] = ()
+    # The language the findings were written in, and the rule ids whose texts stayed in it
+    # because their pack could not be read at report time (see localize_rule_texts).
+    scan_lang: str = DEFAULT_LANG
+    untranslated_rules: tuple[str, ...] = ()
 
     @property
     def total_findings(self) -> int:
@@ -339,10 +348,13 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def baseline_info(options: dict[str, Any]) -> BaselineInfo | None:
+def baseline_info(
+    options: dict[str, Any], titles: Mapping[str, str] | None = None
+) -> BaselineInfo | None:
     """``options["baseline"]`` as written by ``scan --baseline``; None when absent.
 
     The evidence file is untrusted and ``options`` is free-form: malformed entries are skipped.
+    ``titles`` (rule id -> title in the report language) replaces the recorded titles.
     """
     raw = options.get("baseline")
     if not isinstance(raw, dict):
@@ -352,6 +364,8 @@ def baseline_info(options: dict[str, Any]) -> BaselineInfo | None:
         for item in raw.get("resolved") or ()
         if isinstance(item, dict)
     ]
+    if titles:
+        resolved = [replace(r, title=titles.get(r.rule_id, r.title)) for r in resolved]
     sev_rank = {s.value: s.rank for s in Severity}
     resolved.sort(
         key=lambda r: (-sev_rank.get(r.severity, -1), r.rule_id, r.organization, r.service,
@@ -368,6 +382,124 @@ def history_rows(history: Iterable[HistoryLike] | None) -> tuple[HistoryRow, ...
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Rule texts in the report language
+
+
+def scan_language(scan: Scan) -> str:
+    """The language the scan wrote its findings in (``options.lang``; older evidence: English)."""
+    lang = scan.options.get("lang")
+    return lang if isinstance(lang, str) and lang in LANGS else DEFAULT_LANG
+
+
+# Parsed packs by (resolved path, mtime, size, shipped): every format of one report, and every
+# report of one process, reads a pack once, and an edited pack is read again.
+_PACKS: dict[tuple[str, int, int, bool], dict[str, Rule]] = {}
+
+
+def _pack_rules(path: Path, shipped: bool) -> dict[str, Rule]:
+    from sovaudit.evaluate.loader import load_pack
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, shipped)
+    rules = _PACKS.get(key)
+    if rules is None:
+        _pack, loaded = load_pack(path, default=shipped)
+        rules = _PACKS[key] = {r.id: r for r in loaded}
+    return rules
+
+
+def _recorded_pack_files(options: Mapping[str, Any]) -> list[tuple[Path, bool]]:
+    """The pack files the scan's options name, as ``load_rules`` would pick them: the profile's
+    shipped packs (unless ``default_rules`` was off), then the custom paths that still exist."""
+    from sovaudit.evaluate.loader import PROFILES, get_profile, shipped_pack_paths
+
+    files: list[tuple[Path, bool]] = []
+    if options.get("default_rules", True) is not False:
+        name = options.get("profile")
+        if isinstance(name, str) and name in PROFILES:
+            files += [(p, True) for p in get_profile(name).pack_paths()]
+        elif name is None:
+            files += [(p, True) for p in get_profile(None).pack_paths()]
+        else:
+            # A profile this version does not know: any shipped pack may hold its rules.
+            files += [(p, True) for p in shipped_pack_paths()]
+    raw = options.get("rules")
+    for item in raw if isinstance(raw, list) else ():
+        if not isinstance(item, str) or not item:
+            continue
+        path = Path(item)
+        try:
+            if path.is_dir():
+                files += [
+                    (x, False) for x in sorted(path.iterdir())
+                    if x.suffix in (".yaml", ".yml") and x.is_file()
+                ]
+            elif path.is_file():  # never a FIFO or a device named by a tampered evidence file
+                files.append((path, False))
+        except OSError:
+            continue  # unreadable now: its rules keep the stored text
+    return files
+
+
+def recorded_rules(options: Mapping[str, Any]) -> dict[str, Rule]:
+    """Rules of the packs recorded in a scan's options that can still be read, by id.
+
+    A pack that is missing, unreadable or no longer valid is left out (its findings keep the
+    text stored in the evidence); the first pack that defines an id wins, as in a scan.
+    """
+    rules: dict[str, Rule] = {}
+    for path, shipped in _recorded_pack_files(options):
+        try:
+            pack = _pack_rules(path, shipped)
+        except (OSError, SovauditError):
+            continue
+        for rule_id, rule in pack.items():
+            rules.setdefault(rule_id, rule)
+    return rules
+
+
+def localize_rule_texts(scan: Scan, lang: str) -> tuple[Scan, dict[str, str], tuple[str, ...]]:
+    """The scan with each finding's title, rationale and references in ``lang``.
+
+    Findings carry their rule's text in the scan's language. When ``lang`` differs, the text is
+    taken from the rule packs recorded in the scan's options; a rule found in none of them keeps
+    its stored text. Returns the scan, rule id -> title in ``lang`` (for baseline rows) and the
+    sorted rule ids left in the scan's language.
+    """
+    if scan_language(scan) == lang:
+        return scan, {}, ()
+    ids = {f.rule_id for e in scan.endpoints for f in e.findings}
+    info = baseline_info(scan.options)
+    if info is not None:
+        ids |= {r.rule_id for r in info.resolved if r.rule_id}
+    if not ids:
+        return scan, {}, ()
+    rules = recorded_rules(scan.options)
+    texts: dict[str, tuple[str, str, tuple[Reference, ...]]] = {
+        rid: (
+            rules[rid].title.get(lang),
+            rules[rid].rationale.get(lang),
+            tuple(Reference(r.title.get(lang), r.url) for r in rules[rid].references),
+        )
+        for rid in ids
+        if rid in rules
+    }
+
+    def localized(f: Finding) -> Finding:
+        text = texts.get(f.rule_id)
+        if text is None:
+            return f
+        return replace(f, title=text[0], rationale=text[1], references=text[2])
+
+    endpoints = tuple(
+        replace(e, findings=tuple(localized(f) for f in e.findings)) if e.findings else e
+        for e in scan.endpoints
+    )
+    titles = {rid: text[0] for rid, text in texts.items()}
+    return replace(scan, endpoints=endpoints), titles, tuple(sorted(ids - texts.keys()))
+
+
 def build_view(
     scan: Scan,
     *,
@@ -375,7 +507,8 @@ def build_view(
     now: datetime,
     history: Iterable[HistoryLike] | None = None,
 ) -> ReportView:
-    """Sort the scan and compute every figure the reports print."""
+    """Sort the scan, put rule texts in ``lang`` and compute every figure the reports print."""
+    scan, titles, untranslated = localize_rule_texts(scan, lang)
     scan = sort_scan(scan)
     rows = sorted(
         (
@@ -425,8 +558,10 @@ def build_view(
         organization_figures=org_figures,
         findings=tuple(rows),
         rules=rule_summaries(rows),
-        baseline=baseline_info(scan.options),
+        baseline=baseline_info(scan.options, titles),
         history=history_rows(history),
+        scan_lang=scan_language(scan),
+        untranslated_rules=untranslated,
     )
 
 
