@@ -23,30 +23,9 @@ from sovaudit.report import render
 from sovaudit.shard import Shard, parse_shard, shard_inventory, shard_of
 
 # Four organizations; with N=2, sante and spf fall in shard 1, quebec and ville in shard 2.
-INVENTORY = """\
-version: 1
-organizations:
-  - id: sante
-    name: Santé Test
-    data_classes: [health, personal]
-    domains: [sante.test]
-  - id: quebec
-    name: Québec Test
-    domains: [xn--qubec-csa.test]
-  - id: spf
-    name: SPF Test
-    services:
-      - name: Courrier
-        host: nested.spf.test
-        layer: mail
-  - id: ville
-    name: Ville Test
-    services:
-      - name: Portail
-        host: portail.sante.test
-      - name: Panne
-        host: servfail.faults.test
-"""
+INVENTORY = (Path(__file__).parent / "data" / "inventories" / "four-orgs.yaml").read_text(
+    encoding="utf-8"
+)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

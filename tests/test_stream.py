@@ -32,30 +32,9 @@ from sovaudit.report import render
 from sovaudit.report.jsonout import evidence_schema, read_evidence
 from sovaudit.stream import FORMAT, EvidenceWriter, read_evidence_lines
 
-INVENTORY = """\
-version: 1
-organizations:
-  - id: sante
-    name: Santé Test
-    data_classes: [health, personal]
-    domains: [sante.test]
-  - id: quebec
-    name: Québec Test
-    domains: [xn--qubec-csa.test]
-  - id: spf
-    name: SPF Test
-    services:
-      - name: Courrier
-        host: nested.spf.test
-        layer: mail
-  - id: ville
-    name: Ville Test
-    services:
-      - name: Portail
-        host: portail.sante.test
-      - name: Panne
-        host: servfail.faults.test
-"""
+INVENTORY = (Path(__file__).parent / "data" / "inventories" / "four-orgs.yaml").read_text(
+    encoding="utf-8"
+)
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
