@@ -16,17 +16,25 @@ AS name matches an operator's known names   0.40        flagged ``weak``
 country of registration only                0.30        operator unknown, flagged ``weak``
 nothing                                     0.00        status unknown, jurisdiction None
 ==========================================  ==========  =====================================
+
+Speed: a scan meets the same few hundred provider addresses and names again and again, so an
+Attributor memoises what is a pure function of its own data (an address's class, origin ASN,
+operator and ownership chain; a name's pattern matches) in bounded per-instance caches, and adds
+the per-endpoint parts (the DNS record or "via" step first, a conflict with the name that led to
+the address) on each call. Results are identical with or without the caches
+(tests/test_attribution_cache.py).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Final, Protocol, TypeVar, cast
 
 from sovaudit.attribute.netclass import classify
-from sovaudit.attribute.registry import Operator, Registry, normalize_name
+from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, normalize_name
 from sovaudit.models import (
     Attribution,
     Dataset,
@@ -166,6 +174,96 @@ _Add = Callable[[Attribution | None], None]
 # SPF ranges and hosts attributed per domain (a record listing hundreds is not configuration).
 MAX_SPF_SENDERS = 32
 
+# Entries per Attributor memo (addresses, names, name matches). Scans reach 100k+ hosts, so
+# every cache is bounded; a few hundred shared addresses and names (CDN, mail and DNS
+# providers) carry most of the hits.
+CACHE_SIZE = 32_768
+
+_MISSING: Final = object()
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V, cap: int) -> _V:
+    """Store ``value`` in ``cache`` and return it; when full, first drop the older half.
+
+    Dropping half at once keeps the cost O(1) per insertion (popping a dict's first key one at
+    a time is not) and keeps the entries stored most recently. ``cap`` <= 0 stores nothing.
+    """
+    if cap <= 0:
+        return value
+    if len(cache) >= cap:
+        recent = list(cache.items())[len(cache) - cap // 2 :]
+        cache.clear()
+        cache.update(recent)
+    cache[key] = value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Tail:
+    """What ``_resolved`` adds for one operator: a pure function of the registry, built once."""
+
+    operator: Operator
+    steps: tuple[EvidenceStep, ...]
+    flags: tuple[str, ...]
+    top: Entity
+    first: Entity
+
+
+def _with_attributions(
+    endpoint: Endpoint, attributions: tuple[Attribution, ...], details: dict[str, Any]
+) -> Endpoint:
+    """``replace(endpoint, attributions=..., details=...)``, without the per-call field walk.
+
+    tests/test_attribution_cache.py checks it against ``replace`` with every field set, so a
+    field added to Endpoint cannot be dropped here unnoticed.
+    """
+    return Endpoint(
+        organization=endpoint.organization,
+        service=endpoint.service,
+        host=endpoint.host,
+        layer=endpoint.layer,
+        data_classes=endpoint.data_classes,
+        status=endpoint.status,
+        reason=endpoint.reason,
+        organization_name=endpoint.organization_name,
+        records=endpoint.records,
+        addresses=endpoint.addresses,
+        names=endpoint.names,
+        attributions=attributions,
+        findings=endpoint.findings,
+        source=endpoint.source,
+        details=details,
+    )
+
+
+def _with_evidence(at: Attribution, evidence: tuple[EvidenceStep, ...]) -> Attribution:
+    """``replace(at, evidence=evidence)`` without dataclasses.replace's per-call field walk.
+
+    Checked against ``replace`` with every field set by tests/test_attribution_cache.py.
+    """
+    return Attribution(
+        subject=at.subject,
+        role=at.role,
+        address=at.address,
+        asn=at.asn,
+        asn_name=at.asn_name,
+        operator=at.operator,
+        operator_name=at.operator_name,
+        category=at.category,
+        ultimate_parent=at.ultimate_parent,
+        jurisdiction=at.jurisdiction,
+        operator_jurisdiction=at.operator_jurisdiction,
+        ownership=at.ownership,
+        confidence=at.confidence,
+        status=at.status,
+        reason=at.reason,
+        flags=at.flags,
+        conflicts=at.conflicts,
+        evidence=evidence,
+    )
+
 
 def _flagging(add: _Add, flag: str) -> _Add:
     """An ``add`` that sets ``flag`` on every attribution it passes on."""
@@ -176,6 +274,7 @@ def _flagging(add: _Add, flag: str) -> _Add:
         add(at)
 
     return wrapped
+
 
 # AS numbers that are never announced on the Internet (RFC 6996, RFC 7300, RFC 5398, RFC 7607).
 _RESERVED_ASNS = ((0, 0), (23456, 23456), (64496, 65535), (4200000000, 4294967295))
@@ -188,6 +287,7 @@ def _attr(obj: object, name: str) -> Any:
     return getattr(obj, name, None)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _answer_key(text: str) -> str:
     # "10 mx.example.com." -> "mx.example.com"; "1.2.3.4" -> "1.2.3.4"
     parts = text.split()
@@ -204,12 +304,25 @@ class Attributor:
         *,
         cymru: Mapping[str, object] | None = None,
         rdap: Mapping[str, object] | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.registry = registry
         self.asn_table = asn_table
-        self.cymru: Mapping[str, object] = cymru or {}
-        self.rdap: Mapping[str, object] = rdap or {}
+        # Copies: the caches below assume these answers never change after construction.
+        self.cymru: Mapping[str, object] = dict(cymru or {})
+        self.rdap: Mapping[str, object] = dict(rdap or {})
         self._registry_source = f"providers.yaml {registry.version}"
+        # Memos of pure functions of (this attributor's data, the arguments), never shared
+        # between attributors: one built with other Cymru/RDAP answers computes its own.
+        # Each holds at most ``cache_size`` entries (0: no memo, for comparisons).
+        self.cache_size = cache_size
+        self._address_cache: dict[
+            tuple[str, str | None, str | None, str | None, str | None, str], Attribution
+        ] = {}
+        self._address_core: dict[str, Attribution] = {}
+        self._name_core: dict[tuple[str, str], Attribution | None] = {}
+        self._match_cache: dict[tuple[str, str], tuple[NameMatch, ...]] = {}
+        self._tails: dict[str, _Tail] = {}
 
     @classmethod
     def default(
@@ -217,12 +330,15 @@ class Attributor:
         *,
         cymru: Mapping[str, object] | None = None,
         rdap: Mapping[str, object] | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> Attributor:
         """The shipped registry with the default IP-to-ASN table (user's update if any)."""
         from sovaudit.attribute.asntable import AsnTable
         from sovaudit.attribute.registry import default_registry
 
-        return cls(default_registry(), AsnTable.default(), cymru=cymru, rdap=rdap)
+        return cls(
+            default_registry(), AsnTable.default(), cymru=cymru, rdap=rdap, cache_size=cache_size
+        )
 
     # -- public API ------------------------------------------------------------------------
 
@@ -362,18 +478,29 @@ class Attributor:
             add(self._unknown(draft, reason_text("unresolved", reason=why)))
 
         # The certificate authority vouches for the name; it neither hosts nor sees the data.
-        holders = [a for a in out if a.role != ROLE_CA]
+        jurisdictions: set[str] = set()
+        operators: dict[str, None] = {}
+        ok = unknown = 0
+        for a in out:  # one pass: this runs for every endpoint of a scan
+            if a.role != ROLE_CA:
+                if a.jurisdiction:
+                    jurisdictions.add(a.jurisdiction)
+                if a.operator:
+                    operators.setdefault(a.operator)
+            if a.status is Status.OK:
+                ok += 1
+            elif a.status is Status.UNKNOWN:
+                unknown += 1
         control = {
-            "jurisdictions": sorted({a.jurisdiction for a in holders if a.jurisdiction}),
-            "operators": list(dict.fromkeys(a.operator for a in holders if a.operator)),
-            "attributed": any(a.status is Status.OK for a in out)
-            and not any(a.status is Status.UNKNOWN for a in out),
-            "unknown": sum(1 for a in out if a.status is Status.UNKNOWN),
+            "jurisdictions": sorted(jurisdictions),
+            "operators": list(operators),
+            "attributed": ok > 0 and unknown == 0,
+            "unknown": unknown,
         }
         new_details = {**details, "control": control}
         if mail_summary is not None:
             new_details["mail"] = mail_summary
-        return replace(endpoint, attributions=tuple(out), details=new_details)
+        return _with_attributions(endpoint, tuple(out), new_details)
 
     # -- web probe (details["web"], see sovaudit/collect/web.py) ----------------------------
 
@@ -567,8 +694,9 @@ class Attributor:
         auto_names = [normalize_name(str(n)) for n in _attr(auto, "cname_chain") or ()]
         auto_host = normalize_name(str(_attr(auto, "host") or ""))
         if auto_host and (_attr(auto, "addresses") or auto_names):
-            op = self._first_address_operator(auto, auto_names[-1] if auto_names else auto_host,
-                                               "autodiscover", index)
+            op = self._first_address_operator(
+                auto, auto_names[-1] if auto_names else auto_host, "autodiscover", index
+            )
             if op is not None:
                 for n in (auto_host, *auto_names):
                     servers.setdefault(n, op)
@@ -607,8 +735,9 @@ class Attributor:
                 "signals": [s.as_dict() for s in party.signals],
             }
             if party.operator is not None:
-                at = self._party(role, party.subject, party.operator, party.confidence,
-                                 party.signals)
+                at = self._party(
+                    role, party.subject, party.operator, party.confidence, party.signals
+                )
                 add(at)
                 part.update(operator_name=at.operator_name, jurisdiction=at.jurisdiction)
             summary[role] = part
@@ -644,8 +773,11 @@ class Attributor:
         draft = _Draft(subject=subject, role=role)
         for sig in signals:
             draft.evidence.append(
-                EvidenceStep(f"{role}-signal", f"{sig.kind} {sig.subject} (weight {sig.weight:g})",
-                             "sovaudit mail verdict")
+                EvidenceStep(
+                    f"{role}-signal",
+                    f"{sig.kind} {sig.subject} (weight {sig.weight:g})",
+                    "sovaudit mail verdict",
+                )
             )
         if role == "gateway" and self.registry.operators[operator].category == "security":
             draft.flag("gateway")
@@ -694,10 +826,34 @@ class Attributor:
         subject = normalize_name(name)
         if not subject:
             return None
-        draft = _Draft(subject=subject, role=role)
+        key = (subject, role)
+        hit = self._name_core.get(key, _MISSING)  # one look-up: None is a cached answer too
+        if hit is _MISSING:
+            core = _remember(
+                self._name_core, key, self._name_uncached(subject, role), self.cache_size
+            )
+        else:
+            core = cast("Attribution | None", hit)
+        if core is None:
+            return None
         rec = index.get(subject)
-        if rec is not None:
-            draft.evidence.append(_record_step(rec, subject))
+        if rec is None:
+            return core
+        # The record step comes first; nothing else in the attribution depends on it.
+        return _with_evidence(core, (_record_step(rec, subject), *core.evidence))
+
+    def _matches(self, name: str, role: str) -> tuple[NameMatch, ...]:
+        """``registry.match_name``, memoised: a host is matched as a name, then as ``via``."""
+        key = (name, role)
+        found = self._match_cache.get(key)
+        if found is None:
+            found = tuple(self.registry.match_name(name, role))
+            _remember(self._match_cache, key, found, self.cache_size)
+        return found
+
+    def _name_uncached(self, subject: str, role: str) -> Attribution | None:
+        """``_name`` without the DNS record step: a pure function of (subject, role)."""
+        draft = _Draft(subject=subject, role=role)
         if role == "spf-include":
             hit = self.registry.match_spf_include(subject)
             if hit is None:
@@ -705,7 +861,7 @@ class Attributor:
             op, listed = hit
             draft.evidence.append(EvidenceStep("spf-include", listed, self._registry_source))
             return self._resolved(draft, op, CONF_PATTERN)
-        matches = self.registry.match_name(subject, role)
+        matches = self._matches(subject, role)
         if not matches:
             return None
         best = matches[0]
@@ -741,12 +897,35 @@ class Attributor:
         self, ip: str, via: str | None, via_role: str, index: Mapping[str, DnsRecord]
     ) -> Attribution:
         ip = ip.strip()
-        draft = _Draft(subject=ip, role="address", address=ip)
         rec = index.get(ip)
+        # Everything the result depends on: the record's fields used by _record_step, and via.
+        key = (
+            (ip, rec.type, rec.name, rec.resolver, via, via_role)
+            if rec is not None
+            else (ip, None, None, None, via, via_role)
+        )
+        cached = self._address_cache.get(key)
+        if cached is not None:
+            return cached
+        core = self._address_core.get(ip)
+        if core is None:
+            core = _remember(self._address_core, ip, self._address_uncached(ip), self.cache_size)
+        prefix: EvidenceStep | None = None
         if rec is not None:
-            draft.evidence.append(_record_step(rec, ip))
+            prefix = _record_step(rec, ip)
         elif via:
-            draft.evidence.append(EvidenceStep("via", normalize_name(via), "dns"))
+            prefix = EvidenceStep("via", normalize_name(via), "dns")
+        at = core if prefix is None else _with_evidence(core, (prefix, *core.evidence))
+        at = self._check_via(at, via, via_role)
+        return _remember(self._address_cache, key, at, self.cache_size)
+
+    def _address_uncached(self, ip: str) -> Attribution:
+        """Classification, origin ASN and operator chain of ``ip``: a pure function of ``ip``.
+
+        The record or "via" step that ``_address`` puts first changes no flag, conflict or
+        verdict, so it is added afterwards and this part is shared by every endpoint.
+        """
+        draft = _Draft(subject=ip, role="address", address=ip)
         special = classify(ip)
         if special is not None:
             draft.flag(special.flag, special.kind)
@@ -769,7 +948,7 @@ class Attributor:
                 attribution = self._resolved(draft, op, CONF_ASN)
             else:
                 attribution = self._fallback_unlisted_asn(ip, fact, draft)
-        return self._check_via(attribution, via, via_role)
+        return attribution
 
     # -- address helpers -------------------------------------------------------------------
 
@@ -896,7 +1075,7 @@ class Attributor:
         """Report (never hide) a name pattern that disagrees with the address's own ASN."""
         if not via or at.operator is None:
             return at
-        matches = self.registry.match_name(via, via_role)
+        matches = self._matches(via, via_role)
         if not matches:
             return at
         named = matches[0].operator
@@ -912,23 +1091,37 @@ class Attributor:
 
     # -- building results ------------------------------------------------------------------
 
-    def _resolved(self, draft: _Draft, op: Operator, confidence: float) -> Attribution:
-        reg = self.registry
-        chain = reg.chain(op.id)
+    def _tail(self, op: Operator) -> _Tail:
+        """Operator, ownership-chain and jurisdiction steps and flags of ``op`` (memoised)."""
+        tail = self._tails.get(op.id)
+        if tail is not None and tail.operator is op:
+            return tail
+        chain = self.registry.chain(op.id)
         top = chain[-1]
-        draft.evidence.append(
-            EvidenceStep("operator", f"{op.id} ({op.name})", self._registry_source)
-        )
+        steps = [EvidenceStep("operator", f"{op.id} ({op.name})", self._registry_source)]
         for i, ent in enumerate(chain):
             step = "entity" if i == 0 else "parent"
-            draft.evidence.append(EvidenceStep(step, f"{ent.name} ({ent.country})", ent.source))
-        draft.evidence.append(EvidenceStep("jurisdiction", top.country, top.source))
+            steps.append(EvidenceStep(step, f"{ent.name} ({ent.country})", ent.source))
+        steps.append(EvidenceStep("jurisdiction", top.country, top.source))
+        flags: list[str] = []
         if op.unverified or any(e.unverified for e in chain):
-            draft.flag("unverified")
-        for country in dict.fromkeys(e.country for e in chain):
-            if country != top.country:
-                # A US subsidiary under a French parent is still a US company: keep it visible.
-                draft.flag(f"chain:{country}")
+            flags.append("unverified")
+        # A US subsidiary under a French parent is still a US company: keep it visible.
+        flags.extend(
+            f"chain:{country}"
+            for country in dict.fromkeys(e.country for e in chain)
+            if country != top.country
+        )
+        tail = _Tail(op, tuple(steps), tuple(flags), top, chain[0])
+        if len(self._tails) < len(self.registry.operators) + 64:  # bounded: one per operator
+            self._tails[op.id] = tail
+        return tail
+
+    def _resolved(self, draft: _Draft, op: Operator, confidence: float) -> Attribution:
+        tail = self._tail(op)
+        top = tail.top
+        draft.evidence.extend(tail.steps)
+        draft.flag(*tail.flags)
         return Attribution(
             subject=draft.subject,
             role=draft.role,
@@ -940,7 +1133,7 @@ class Attributor:
             category=op.category,
             ultimate_parent=top.name,
             jurisdiction=top.country,
-            operator_jurisdiction=chain[0].country,
+            operator_jurisdiction=tail.first.country,
             ownership=top.ownership,
             confidence=confidence,
             status=Status.OK,

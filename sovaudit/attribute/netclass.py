@@ -8,6 +8,7 @@ elsewhere would be wrong, so the engine flags it and stops.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 
 # (network, kind, flag, label). Order matters: the first match wins, specific ranges first.
@@ -43,6 +44,8 @@ _SPECIAL: tuple[tuple[str, str, str, str], ...] = (
 _NETWORKS = tuple((ipaddress.ip_network(n), k, f, label) for n, k, f, label in _SPECIAL)
 # IPv6 global unicast space; anything else (outside the ranges above) is unallocated: a bogon.
 _GLOBAL_UNICAST6 = ipaddress.ip_network("2000::/3")
+_GLOBAL6_FIRST = int(_GLOBAL_UNICAST6.network_address)
+_GLOBAL6_LAST = int(_GLOBAL_UNICAST6.broadcast_address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +63,56 @@ def classify(address: str) -> NetClass | None:
     A malformed address is classified as ``invalid`` (flag ``bogon``) instead of raising: DNS
     data is untrusted input.
     """
+    text = address.strip()
+    parsed = _parse_canonical(text)
+    if parsed is None:
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            return NetClass("invalid", "bogon", f"not an IP address: {address!r}")
+        parsed = int(ip), ip.version
+    return _classify_int(*parsed)
+
+
+def _parse_canonical(text: str) -> tuple[int, int] | None:
+    """(value, version) of an address already in canonical form, else None.
+
+    ``ipaddress`` is slow to parse; the C parser is used only when formatting its result gives
+    back ``text`` exactly, i.e. for input ``ipaddress`` reads the same way. Anything else
+    (leading zeros, upper case, scope ids, garbage) goes through ``ipaddress`` as before.
+    """
+    family, version = (socket.AF_INET6, 6) if ":" in text else (socket.AF_INET, 4)
     try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return NetClass("invalid", "bogon", f"not an IP address: {address!r}")
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        packed = socket.inet_pton(family, text)
+        if socket.inet_ntop(family, packed) != text:
+            return None
+    except (OSError, ValueError):
+        return None
+    return int.from_bytes(packed, "big"), version
+
+
+def _classify_int(value: int, version: int) -> NetClass | None:
+    if version == 6 and value >> 32 == 0xFFFF:
         # An IPv4-mapped AAAA says nothing the embedded IPv4 address does not.
-        inner = classify(str(ip.ipv4_mapped))
+        inner = _classify_int(value & 0xFFFFFFFF, 4)
         return inner or NetClass("mapped", "bogon", "IPv4-mapped IPv6 address ::ffff:0:0/96")
-    for net, kind, flag, label in _NETWORKS:
-        if ip.version == net.version and ip in net:
-            return NetClass(kind, flag, label)
-    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST6:
-        return NetClass("reserved", "bogon", "IPv6 address outside global unicast 2000::/3")
+    # Integer range tests, same order as _SPECIAL: "ip in net" is the same test, ten times slower.
+    for first, last, result in _RANGES[version]:
+        if first <= value <= last:
+            return result
+    if version == 6 and not _GLOBAL6_FIRST <= value <= _GLOBAL6_LAST:
+        return _OUTSIDE_GLOBAL6
     return None
+
+
+# Per family: (first, last, class) of each special range, in _SPECIAL's order. NetClass is
+# frozen, so one instance per range is shared by every address in it.
+_RANGES: dict[int, tuple[tuple[int, int, NetClass], ...]] = {
+    version: tuple(
+        (int(net.network_address), int(net.broadcast_address), NetClass(kind, flag, label))
+        for net, kind, flag, label in _NETWORKS
+        if net.version == version
+    )
+    for version in (4, 6)
+}
+_OUTSIDE_GLOBAL6 = NetClass("reserved", "bogon", "IPv6 address outside global unicast 2000::/3")

@@ -105,6 +105,30 @@ class NameMatch:
     pattern: NamePattern
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A pattern in the suffix index, with its operator's and its own position (for ties)."""
+
+    op_rank: int
+    pat_rank: int
+    operator: Operator
+    pattern: NamePattern
+
+
+def _literal_suffix(glob: str) -> str:
+    """The trailing labels of ``glob`` that hold no ``*`` ("" when the last label has one).
+
+    A name matched by the glob always ends with these labels, so they are an exact index key.
+    """
+    labels = glob.split(".")
+    tail: list[str] = []
+    for label in reversed(labels):
+        if "*" in label:
+            break
+        tail.append(label)
+    return ".".join(reversed(tail))
+
+
 def _load_yaml(text: str, path: str) -> Any:
     return load_yaml_lines(text, path)
 
@@ -172,8 +196,12 @@ class Registry:
         self._by_asn: dict[int, Operator] = {}
         self._spf: dict[str, Operator] = {}
         self._orgs: dict[str, Operator] = {}
+        # Memos of pure functions of this (never modified) registry, bounded by its size.
+        self._chains: dict[str, tuple[Entity, ...]] = {}
+        self._roles: dict[str, frozenset[str]] = {}
         for op in operators:
             self._add_operator(op)
+        self._index_patterns()
         self.tokens: tuple[Token, ...] = tuple(
             sorted(tokens, key=lambda t: len(t.prefix), reverse=True)
         )
@@ -214,6 +242,24 @@ class Registry:
         for org in (*op.org_names, self.entities[op.entity].name):
             self._orgs.setdefault(normalize_org(org), op)
 
+    def _index_patterns(self) -> None:
+        """Index every name pattern by its literal trailing labels (the part after the last ``*``).
+
+        ``match_name`` then looks up each suffix of a name (a handful of dict look-ups) instead
+        of running all the registry's regexes; each candidate is still confirmed by its regex,
+        so the result is exactly that of a full scan.
+        """
+        self._by_suffix: dict[str, list[_Candidate]] = {}
+        self._no_suffix: list[_Candidate] = []
+        for op_rank, op in enumerate(self.operators.values()):
+            for pat_rank, pat in enumerate(op.patterns):
+                cand = _Candidate(op_rank, pat_rank, op, pat)
+                suffix = _literal_suffix(pat.glob)
+                if suffix:
+                    self._by_suffix.setdefault(suffix, []).append(cand)
+                else:
+                    self._no_suffix.append(cand)
+
     def _check_entities(self) -> None:
         for ent in self.entities.values():
             if ent.parent is not None and ent.parent not in self.entities:
@@ -246,7 +292,12 @@ class Registry:
 
     def chain(self, operator_id: str) -> tuple[Entity, ...]:
         """The operator's own entity, then its parents; the last one is the ultimate parent."""
-        return self.chain_of_entity(self.operators[operator_id].entity)
+        chain = self._chains.get(operator_id)
+        if chain is None:
+            # Bounded by the number of operators; the registry never changes once built.
+            chain = self.chain_of_entity(self.operators[operator_id].entity)
+            self._chains[operator_id] = chain
+        return chain
 
     def ultimate_parent(self, operator_id: str) -> Entity:
         """The entity at the top of the operator's ownership chain."""
@@ -269,10 +320,46 @@ class Registry:
     def match_name(self, name: str, role: str) -> list[NameMatch]:
         """Operators whose pattern for ``role`` (or ``any``) matches ``name``, best first."""
         name = normalize_name(name)
-        # "*" asks for every role: a bare name looked up with no context.
-        roles = set(PATTERN_ROLES) if role == "*" else {role, "any"}
-        if role == "autodiscover":
-            roles.add("cname")
+        roles = self._roles.get(role)
+        if roles is None:
+            # "*" asks for every role: a bare name looked up with no context.
+            wanted = set(PATTERN_ROLES) if role == "*" else {role, "any"}
+            if role == "autodiscover":
+                wanted.add("cname")
+            roles = frozenset(wanted)
+            if len(self._roles) < 64:  # the engine asks for a handful of roles; stay bounded
+                self._roles[role] = roles
+        if "\n" in name:
+            # "$" also matches before a final newline: keep the full scan's exact semantics.
+            return self._match_name_scan(name, roles)
+        candidates: list[_Candidate] = [c for c in self._no_suffix if c.pattern.role in roles]
+        by_suffix = self._by_suffix
+        # Every suffix made of whole labels: the name itself, then after each dot.
+        start = 0
+        while True:
+            hits = by_suffix.get(name[start:])
+            if hits is not None:
+                candidates.extend(c for c in hits if c.pattern.role in roles)
+            dot = name.find(".", start)
+            if dot < 0:
+                break
+            start = dot + 1
+        if not candidates:
+            return []
+        # The full scan keeps, per operator, the first pattern of the highest specificity.
+        candidates.sort(key=lambda c: (c.op_rank, c.pat_rank))
+        best: dict[int, _Candidate] = {}
+        for cand in candidates:
+            if cand.pattern.regex.match(name):
+                kept = best.get(cand.op_rank)
+                if kept is None or cand.pattern.specificity > kept.pattern.specificity:
+                    best[cand.op_rank] = cand
+        found = [NameMatch(c.operator, c.pattern) for c in best.values()]
+        found.sort(key=lambda m: (-m.pattern.specificity, m.operator.id))
+        return found
+
+    def _match_name_scan(self, name: str, roles: frozenset[str]) -> list[NameMatch]:
+        """``match_name`` by trying every pattern (the reference the index must agree with)."""
         found: list[NameMatch] = []
         for op in self.operators.values():
             best: NamePattern | None = None
@@ -315,10 +402,6 @@ class Registry:
 
 
 # -- loading -------------------------------------------------------------------------------
-
-
-
-
 
 
 def _str_list(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> tuple[str, ...]:
