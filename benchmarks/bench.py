@@ -61,6 +61,8 @@ TARGET_RULES_PER_S = 50_000.0
 TARGET_HTML_SECONDS = 5.0
 TARGET_HTML_BYTES = 5 * 1024 * 1024
 TARGET_RSS_MB = 300.0
+# The whole scan (DNS, attribution, rules, report) against dig -f doing A+AAAA alone.
+TARGET_RATIO_DIG = 1.0
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -531,7 +533,10 @@ def sovaudit_chain(
         failed=r["failed"],
         delay_ms=delay * 1000,
         rss_mb=r["maxrss_mb"],
-        note=f"concurrency {concurrency}; timeouts {r['timeouts']}; cache hits {r['cache_hits']}",
+        note=(
+            f"CPU {r.get('cpu_seconds', 0):.2f} s; concurrency {concurrency}; "
+            f"timeouts {r['timeouts']}; cache hits {r['cache_hits']}"
+        ),
     )
 
 
@@ -563,9 +568,65 @@ def sovaudit_collect(
         delay_ms=delay * 1000,
         rss_mb=r["maxrss_mb"],
         note=(
+            f"CPU {r.get('cpu_seconds', 0):.2f} s; "
             f"inventory load {r['load_seconds']:.2f} s; skipped {r['skipped']}; "
             f"timeouts {r['timeouts']}; cache hits {r['cache_hits']}"
         ),
+    )
+
+
+SCAN_TOOL = "sovaudit scan"
+
+
+def scan_has_stream() -> bool:
+    """Whether this checkout's ``sovaudit scan`` has ``--stream`` (added during issue 8)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sovaudit", "scan", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return "--stream" in proc.stdout
+
+
+def sovaudit_scan(
+    inventory: Path,
+    resolver: str,
+    hosts: int,
+    output: Path,
+    *,
+    concurrency: int = 256,
+    stream: Path | None = None,
+) -> DnsRun:
+    """The WHOLE scan as a user runs it: ``sovaudit scan INVENTORY -o OUT.json -q ...``.
+
+    With ``stream``: ``sovaudit scan INVENTORY --stream OUT.jsonl -q ...`` (no report).
+
+    DNS, attribution, rules and the JSON report, interpreter start-up included (as ``dig -f``'s
+    row includes dig's), timed from outside; the peak RSS is the scan process's own.
+    """
+    args = [str(inventory), resolver, str(output), "--concurrency", str(concurrency)]
+    if stream is not None:
+        args += ["--stream", str(stream)]
+    r = run_worker("scan", args)
+    what = "whole scan: DNS + attribution + rules + " + (
+        "JSON Lines evidence (--stream)" if stream is not None else "JSON report"
+    )
+    if "error" in r:
+        return DnsRun(SCAN_TOOL, what, hosts, None, note=r["error"])
+    size = f"stream {r['stream_mb']:.1f} MB" if stream else f"report {r['output_mb']:.1f} MB"
+    note = f"CPU {r['cpu_seconds']:.2f} s; exit {r['exit']}; {size}"
+    if r["exit"] not in (0, 1):
+        note += f"; stderr: {r['stderr']}"
+    return DnsRun(
+        tool=SCAN_TOOL,
+        what=what,
+        hosts=hosts,
+        seconds=r["seconds"] if r["exit"] in (0, 1) else None,
+        rss_mb=r["maxrss_mb"],
+        note=note,
     )
 
 
@@ -646,8 +707,9 @@ def worker_chain(argv: Sequence[str]) -> dict[str, Any]:
     if a.rcvbuf:
         patch_rcvbuf(a.rcvbuf)
     hosts = a.hosts_file.read_text(encoding="ascii").split()
+    cpu = time.process_time()
     result = asyncio.run(resolve_all(hosts, a.resolver, concurrency=a.concurrency))
-    return {**result, "maxrss_mb": _maxrss_mb()}
+    return {**result, "cpu_seconds": time.process_time() - cpu, "maxrss_mb": _maxrss_mb()}
 
 
 def worker_collect(argv: Sequence[str]) -> dict[str, Any]:
@@ -673,9 +735,9 @@ def worker_collect(argv: Sequence[str]) -> dict[str, Any]:
         async with DnsClient(resolvers, concurrency=a.concurrency) as client:
             return await collect_all(client, targets), client.stats
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     endpoints, stats = asyncio.run(run())
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     counts = {s.value: sum(1 for e in endpoints if e.status is s) for s in Status}
     if a.evidence:
         scan = Scan(
@@ -688,6 +750,7 @@ def worker_collect(argv: Sequence[str]) -> dict[str, Any]:
         a.evidence.write_text(json.dumps(scan.to_dict()), encoding="utf-8")
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,  # this process's CPU time: steadier than wall time on a busy machine
         "load_seconds": load_seconds,
         "targets": len(targets),
         "ok": counts["ok"],
@@ -697,6 +760,44 @@ def worker_collect(argv: Sequence[str]) -> dict[str, Any]:
         "timeouts": stats.timeouts,
         "cache_hits": stats.cache_hits,
         "maxrss_mb": _maxrss_mb(),
+    }
+
+
+def worker_scan(argv: Sequence[str]) -> dict[str, Any]:
+    """Worker: run the ``sovaudit scan`` CLI once as its only child; time, exit, peak RSS.
+
+    Why a worker around the CLI: ``RUSAGE_CHILDREN`` reports the largest peak of every child
+    a process has waited for, so only a process with this one child measures the scan alone.
+    """
+    p = argparse.ArgumentParser(prog="worker scan")
+    p.add_argument("inventory", type=Path)
+    p.add_argument("resolver")
+    p.add_argument("output", type=Path)
+    p.add_argument("--concurrency", type=int, default=256)
+    p.add_argument("--stream", type=Path)
+    a = p.parse_args(argv)
+    cmd = [sys.executable, "-m", "sovaudit", "scan", str(a.inventory), "-q"]
+    cmd += ["--resolver", a.resolver, "--concurrency", str(a.concurrency)]
+    # Streamed: the JSON Lines file is the whole output (asking for -o too would read it back
+    # into memory to write the report, which is what --stream avoids).
+    cmd += ["--stream", str(a.stream)] if a.stream is not None else ["-o", str(a.output)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss = usage.ru_maxrss
+    sizes = {}
+    for key, path in (("output_mb", a.output), ("stream_mb", a.stream)):
+        sizes[key] = path.stat().st_size / 2**20 if path is not None and path.exists() else 0.0
+        if path is not None:
+            path.unlink(missing_ok=True)  # hundreds of MB at 10k hosts: measured, not kept
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "exit": proc.returncode,
+        "stderr": proc.stderr.strip()[-300:],
+        "maxrss_mb": rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024,
+        **sizes,
     }
 
 
@@ -1052,6 +1153,23 @@ def dns_targets(runs: Sequence[DnsRun], delay: float) -> list[StageRun]:
                     r.seconds < TARGET_DELAYED_SECONDS,
                 )
             )
+    digs = {(r.hosts, r.delay_ms): r for r in runs if r.tool == "dig -f" and r.names_per_s}
+    for r in runs:
+        dig = digs.get((r.hosts, r.delay_ms))
+        if r.tool != SCAN_TOOL or not r.names_per_s or dig is None or not dig.names_per_s:
+            continue
+        ratio = r.names_per_s / dig.names_per_s
+        out.append(
+            StageRun(
+                f"{r.what}, {r.hosts} hosts",
+                f"{ratio:.2f} x dig -f",
+                f"> {TARGET_RATIO_DIG:g} x dig -f (A+AAAA, sequential)",
+                ratio > TARGET_RATIO_DIG,
+                f"{r.names_per_s:,.0f} vs {dig.names_per_s:,.0f} names/s; "
+                f"peak RSS {_fmt(r.rss_mb, '.0f')} MB",
+                {"ratio": ratio, "names_per_s": r.names_per_s, "dig_names_per_s": dig.names_per_s},
+            )
+        )
     collects = [
         r
         for r in runs
@@ -1105,6 +1223,7 @@ class Plan:
     concurrency: int
     rcvbuf: int = 0
     whole_max: int = 10_000
+    scan_max: int = 10_000  # the whole-scan CLI rows run up to this size (0: never)
 
 
 class RunLog(list[DnsRun]):
@@ -1166,6 +1285,27 @@ def run_dns(plan: Plan, tools: dict[str, str | None]) -> tuple[list[DnsRun], Pat
             )
             if ev is not None:
                 evidence = ev
+            if n <= plan.scan_max:
+                runs.append(
+                    sovaudit_scan(
+                        zdir / "inventory.yaml",
+                        resolver,
+                        n,
+                        plan.workdir / f"scan-{n}.json",
+                        concurrency=plan.concurrency,
+                    )
+                )
+                if scan_has_stream():
+                    runs.append(
+                        sovaudit_scan(
+                            zdir / "inventory.yaml",
+                            resolver,
+                            n,
+                            plan.workdir / f"scan-stream-{n}.json",
+                            concurrency=plan.concurrency,
+                            stream=plan.workdir / f"scan-stream-{n}.jsonl",
+                        )
+                    )
             if plan.rcvbuf:
                 runs.append(
                     sovaudit_chain(
@@ -1288,6 +1428,12 @@ def main_run(argv: Sequence[str]) -> int:
         default=10_000,
         help="above this size, skip the one-process adnshost run (its retry storms take minutes)",
     )
+    p.add_argument(
+        "--scan-max",
+        type=int,
+        default=10_000,
+        help="run the whole-scan CLI rows up to this size (0: never; 100k takes minutes)",
+    )
     a = p.parse_args(argv)
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="sovaudit-bench-"))
     plan = Plan(
@@ -1302,6 +1448,7 @@ def main_run(argv: Sequence[str]) -> int:
         concurrency=a.concurrency,
         rcvbuf=a.experiment_rcvbuf,
         whole_max=a.adns_whole_max,
+        scan_max=a.scan_max,
     )
     set_run_timeout(a.run_timeout)
     started = time.perf_counter()
@@ -1341,6 +1488,7 @@ def main_run(argv: Sequence[str]) -> int:
 WORKERS: dict[str, Callable[[Sequence[str]], dict[str, Any]]] = {
     "chain": worker_chain,
     "collect": worker_collect,
+    "scan": worker_scan,
 }
 
 

@@ -26,6 +26,7 @@ from sovaudit.models import (
     SCHEMA_VERSION,
     Dataset,
     Endpoint,
+    JsonConverter,
     Scan,
     dataset_from_dict,
     endpoint_from_dict,
@@ -62,6 +63,7 @@ class EvidenceWriter:
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
         self.count = 0
+        self._convert = JsonConverter()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._handle: IO[str] | None = path.open("w", encoding="utf-8", newline="\n")
@@ -77,7 +79,8 @@ class EvidenceWriter:
         """Write ``endpoints`` (already attributed and evaluated), one line each, then flush."""
         if not endpoints:
             return
-        self._write({"record": "endpoint", **to_jsonable(e)} for e in endpoints)
+        text = self._convert.text
+        self._write_text("".join(['{"record":"endpoint",' + text(e)[1:] + "\n" for e in endpoints]))
         self.count += len(endpoints)
 
     def close(self, *, partial: bool, datasets: Sequence[Dataset]) -> None:
@@ -105,10 +108,14 @@ class EvidenceWriter:
             self._handle = None
 
     def _write(self, records: Iterable[dict[str, Any]]) -> None:
-        assert self._handle is not None, "evidence writer used after close"
-        text = "".join(
-            json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+        self._write_text(
+            "".join(
+                json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+            )
         )
+
+    def _write_text(self, text: str) -> None:
+        assert self._handle is not None, "evidence writer used after close"
         try:
             self._handle.write(text)
             self._handle.flush()

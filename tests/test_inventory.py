@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sovaudit.errors import InventoryError
-from sovaudit.inventory import load_inventory, normalize_host, parse_inventory
+from sovaudit.inventory import (
+    MAX_INVENTORY_BYTES,
+    _first_lines,
+    _read_capped,
+    load_inventory,
+    normalize_host,
+    parse_inventory,
+)
 from sovaudit.models import DataClass, Layer
 
 GOOD = """\
@@ -142,3 +155,93 @@ def test_normalize_host(raw: str, expected: str) -> None:
 def test_normalize_host_rejects(raw: str) -> None:
     with pytest.raises(ValueError):
         normalize_host(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        # '$' in a pattern also matches before a final newline: these went through before.
+        ('version: 1\norganizations:\n  - id: a\n    domains: ["x\\n.test"]\n', 4,
+         "bad label 'x\\n'"),
+        ("version: 1\norganizations:\n  - id: a\n    domains: [a.test]\n    accepted:\n"
+         '      - {rule: R, reason: r, until: "2027-01-01\\n"}\n', 6, "'until' must be a date"),
+    ],
+)
+def test_a_newline_inside_a_value_is_refused(text: str, line: int, needle: str) -> None:
+    with pytest.raises(InventoryError) as info:
+        parse_inventory(text, "nl.yaml")
+    assert info.value.line == line
+    assert needle in info.value.message
+
+
+def test_target_count_matches_targets_with_duplicates() -> None:
+    # A service that repeats a domain's own endpoint is one target, not two.
+    inv = parse_inventory(
+        "version: 1\norganizations:\n  - id: a\n    domains: [a.test, b.test]\n"
+        "    services:\n      - host: a.test\n      - host: www.b.test\n"
+        "      - {host: a.test, layer: mail}\n  - id: b\n    domains: [a.test]\n",
+        "dup.yaml",
+    )
+    targets = inv.targets()
+    assert len(targets) == inv.target_count() == 12
+    assert len({(t.organization, t.host, t.layer) for t in targets}) == 12
+    # The service keeps its own line and origin; the expansion does not add it again.
+    first = [t for t in targets if (t.organization, t.host, t.layer) == ("a", "a.test", Layer.WEB)]
+    assert [(t.origin, t.source.line if t.source else 0) for t in first] == [("service", 6)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab #:-", max_size=3000),
+            st.sampled_from(["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"]),
+        ),
+        max_size=12,
+    ),
+    st.text(alphabet="ab\r\n", max_size=5),
+)
+def test_first_lines_are_the_lines_of_splitlines(parts: list[tuple[str, str]], tail: str) -> None:
+    # The plain-list sniffing reads lines lazily; it must cut them exactly as splitlines does,
+    # including a CRLF that straddles one of its 4096-character prefixes.
+    text = "".join(a + b for a, b in parts) + tail
+    assert list(_first_lines(text)) == text.splitlines()
+    crlf = "x" * 4095 + "\r\n" + "y"
+    assert list(_first_lines(crlf)) == ["x" * 4095, "y"]
+
+
+def _pipe_with(data: bytes) -> BinaryIO:
+    """The read end of a real pipe that a thread fills with ``data`` and closes."""
+    read_fd, write_fd = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_fd, "wb") as out:
+            with contextlib.suppress(BrokenPipeError):  # the reader stops at the cap
+                out.write(data)
+
+    threading.Thread(target=write, daemon=True).start()
+    return os.fdopen(read_fd, "rb")
+
+
+@pytest.mark.parametrize("size", [0, 5, MAX_INVENTORY_BYTES, MAX_INVENTORY_BYTES + 1,
+                                  MAX_INVENTORY_BYTES + 3 * 1024 * 1024])
+def test_read_capped_reads_a_file_or_a_pipe_up_to_one_byte_past_the_cap(
+    tmp_path: Path, size: int
+) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    expected = data[: MAX_INVENTORY_BYTES + 1]
+    path = tmp_path / "inv.yaml"
+    path.write_bytes(data)
+    with path.open("rb") as fh:
+        assert _read_capped(fh) == expected
+    with _pipe_with(data) as fh:
+        assert _read_capped(fh) == expected
+
+
+def test_a_file_over_the_cap_is_refused_with_the_line_where_it_crosses(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"version: 1\n" + b"#" * MAX_INVENTORY_BYTES)
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    assert "larger than 10 MiB" in info.value.message
+    assert info.value.line == 2

@@ -281,7 +281,7 @@ def scan(
         interrupted = False
     else:
         interrupted = False
-        with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
+        with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
             try:
                 result = run_scan(
                     inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
@@ -403,7 +403,7 @@ def _run_streamed(
     )
     writer = EvidenceWriter(path, header.to_dict())
     try:
-        with _progress(quiet, len(inv.targets())) as advance, _term_as_interrupt():
+        with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
             result = run_into(
                 inv, options, writer, started=now, on_done=advance, resume=resume, ruleset=ruleset
             )

@@ -282,16 +282,31 @@ class _Malformed(Exception):
     """Internal: the datagram is not a well-formed DNS message."""
 
 
-def _read_name(data: bytes, pos: int, end: int) -> tuple[tuple[bytes, ...], int]:
+# A name already decoded in this message, by its offset: its labels (root last), where it ends
+# on the wire (after its terminating zero or its first pointer), the pointers it followed and
+# its length in bytes.
+NameCache = dict[int, tuple[tuple[bytes, ...], int, int, int]]
+
+
+def _read_name(
+    data: bytes, pos: int, end: int, cache: NameCache | None = None
+) -> tuple[tuple[bytes, ...], int]:
     """Decompress the name at ``pos``; returns its labels (root last) and the offset after it.
 
     Same rules as dnspython: every pointer goes strictly backwards, at most 16 of them, a
     pointed-to name may not run into the part already read, and 255 bytes at most.
+
+    ``cache`` (one per message) remembers each name decoded here by its offset: a pointer to
+    one of them (an owner name pointing at the question, the usual case) reuses its labels
+    instead of decoding them again. It is reused only where decoding it again would pass the
+    same checks: its first segment ends before the current limit and the pointer count and
+    length stay in bounds (the rest was checked against limits that do not depend on where the
+    name is reached from).
     """
     labels: list[bytes] = []
     limit = end
     biggest = pos
-    start = pos
+    start = first = pos
     after = -1
     hops = 0
     total = 1
@@ -322,23 +337,41 @@ def _read_name(data: bytes, pos: int, end: int) -> tuple[tuple[bytes, ...], int]
                 raise _Malformed
             if after < 0:
                 after = pos + 2
+            hit = cache.get(target) if cache is not None else None
+            if (
+                hit is not None
+                and hit[1] <= start
+                and hops + hit[2] <= _MAX_POINTER_HOPS
+                and total + hit[3] - 1 <= 255
+            ):
+                if not labels:
+                    return hit[0], after  # nothing before the pointer: share the tuple
+                result = (*labels, *hit[0])
+                if cache is not None:
+                    cache[first] = (result, after, hops + hit[2], total + hit[3] - 1)
+                return result, after
             biggest = target
             limit = start
             pos = start = target
         else:
             raise _Malformed
     labels.append(b"")
-    return tuple(labels), (after if after >= 0 else pos)
+    result = tuple(labels)
+    if after < 0:
+        after = pos
+    if cache is not None:
+        cache[first] = (result, after, hops, total)
+    return result, after
 
 
-def _rdata(data: bytes, rdtype: int, pos: int, end: int) -> Rdata:
+def _rdata(data: bytes, rdtype: int, pos: int, end: int, names: NameCache) -> Rdata:
     """Parse the rdata in data[pos:end] of a type this codec models."""
     if rdtype == A:
         if end - pos != 4:
             raise _Malformed
         return AddressRdata(A, socket.inet_ntoa(data[pos:end]))
     if rdtype == CNAME or rdtype == NS or rdtype == PTR:
-        labels, after = _read_name(data, pos, end)
+        labels, after = _read_name(data, pos, end, names)
         if after != end:
             raise _Malformed
         return NameRdata(rdtype, WireName(labels))
@@ -360,7 +393,7 @@ def _rdata(data: bytes, rdtype: int, pos: int, end: int) -> Rdata:
     if rdtype == MX:
         if end - pos < 3:
             raise _Malformed
-        labels, after = _read_name(data, pos + 2, end)
+        labels, after = _read_name(data, pos + 2, end, names)
         if after != end:
             raise _Malformed
         return MxRdata(MX, _H.unpack_from(data, pos)[0], WireName(labels))
@@ -368,13 +401,13 @@ def _rdata(data: bytes, rdtype: int, pos: int, end: int) -> Rdata:
         if end - pos < 7:
             raise _Malformed
         priority, weight, port = _HHH.unpack_from(data, pos)
-        labels, after = _read_name(data, pos + 6, end)
+        labels, after = _read_name(data, pos + 6, end, names)
         if after != end:
             raise _Malformed
         return SrvRdata(SRV, priority, weight, port, WireName(labels))
     if rdtype == SOA:
-        mname, after = _read_name(data, pos, end)
-        rname, after = _read_name(data, after, end)
+        mname, after = _read_name(data, pos, end, names)
+        rname, after = _read_name(data, after, end, names)
         if end - after != 20:
             raise _Malformed
         return SoaRdata(SOA, WireName(mname), WireName(rname), *_SOA_TAIL.unpack_from(data, after))
@@ -409,8 +442,9 @@ def _decode(data: bytes, qid: int, want_name: bytes, want_type: int) -> Decoded 
         return None  # not a response, another id, or an opcode other than QUERY
     pos = 12
     questions = []
+    names: NameCache = {}  # decompressed names of this message, by offset
     for _ in range(qdcount):
-        labels, pos = _read_name(data, pos, size)
+        labels, pos = _read_name(data, pos, size, names)
         if pos + 4 > size:
             return None
         rtype, rclass = _HH.unpack_from(data, pos)
@@ -421,7 +455,7 @@ def _decode(data: bytes, qid: int, want_name: bytes, want_type: int) -> Decoded 
     opt_ttl: int | None = None
     for section, count in ((1, ancount), (2, nscount), (3, arcount)):
         for _ in range(count):
-            labels, pos = _read_name(data, pos, size)
+            labels, pos = _read_name(data, pos, size, names)
             if pos + 10 > size:
                 return None
             rtype, rclass, ttl, rdlen = _RR.unpack_from(data, pos)
@@ -438,7 +472,7 @@ def _decode(data: bytes, qid: int, want_name: bytes, want_type: int) -> Decoded 
                 pos = end
                 continue
             if rtype in _MODELLED and rclass == CLASS_IN:
-                rdata = _rdata(data, rtype, pos, end)
+                rdata = _rdata(data, rtype, pos, end, names)
             else:
                 unknown = True
                 rdata = RawRdata(rtype, data[pos:end])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sovaudit.errors import EvidenceError
-from sovaudit.models import SCHEMA_VERSION, Scan
+from sovaudit.models import SCHEMA_VERSION, JsonConverter, Scan
 from sovaudit.report.summary import sort_scan
 
 # Evidence files are written by us, but `report` may be pointed at anything: cap what we read.
@@ -21,7 +21,9 @@ MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
 def render_json(scan: Scan) -> str:
     """The scan as indented JSON, endpoints and findings in report order, ending with a newline."""
-    return json.dumps(sort_scan(scan).to_dict(), indent=2, ensure_ascii=False) + "\n"
+    # JsonConverter: the same values as to_jsonable, several times faster on large scans.
+    data = sort_scan(scan).to_dict(JsonConverter())
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def evidence_schema() -> dict[str, Any]:
