@@ -7,6 +7,7 @@ JSON Schema shipped with the package.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -295,12 +296,17 @@ class JsonConverter:
                 entry = self._texts.get(id(value))
                 if entry is not None and entry[0] is value:
                     return entry[1]
-            text = self.text
-            out = (
-                "{"
-                + ",".join([key + text(getattr(value, name)) for name, key in self._names(kind)])
-                + "}"
-            )
+            parts = []
+            for name, key in names or self._names(kind):
+                item = getattr(value, name)
+                # Inline the two commonest cases: short strings and null (most fields).
+                if type(item) is str and len(item) < _LONG_STRING:
+                    parts.append(key + _encode_string(item))
+                elif item is None:
+                    parts.append(key + "null")
+                else:
+                    parts.append(key + self.text(item))
+            out = "{" + ",".join(parts) + "}"
             if shared:
                 self._remember(self._texts, value, out)
             return out
@@ -367,7 +373,24 @@ def record_from_dict(d: dict[str, Any]) -> DnsRecord:
 
 
 def step_from_dict(d: dict[str, Any]) -> EvidenceStep:
-    return EvidenceStep(step=d["step"], value=d["value"], source=d["source"])
+    return _shared_step(d["step"], d["value"], d["source"])
+
+
+# An evidence file repeats the same steps and references in thousands of findings (every
+# finding carries its chain): reading them back as one object each keeps a 100k-endpoint
+# report in a fraction of the memory. Bounded; a non-string value is a TypeError (malformed).
+@functools.lru_cache(maxsize=65_536)
+def _shared_step(step: str, value: str, source: str) -> EvidenceStep:
+    return EvidenceStep(step=step, value=value, source=source)
+
+
+def reference_from_dict(d: dict[str, Any]) -> Reference:
+    return _shared_reference(d["title"], d.get("url"))
+
+
+@functools.lru_cache(maxsize=4_096)
+def _shared_reference(title: str, url: str | None) -> Reference:
+    return Reference(title, url)
 
 
 def attribution_from_dict(d: dict[str, Any]) -> Attribution:
@@ -399,7 +422,7 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         severity=Severity(d["severity"]),
         title=d["title"],
         rationale=d["rationale"],
-        references=_tuple(d.get("references"), lambda r: Reference(r["title"], r.get("url"))),
+        references=_tuple(d.get("references"), reference_from_dict),
         accepted=bool(d.get("accepted", False)),
         accepted_reason=d.get("accepted_reason"),
         subject=d.get("subject"),

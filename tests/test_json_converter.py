@@ -98,3 +98,23 @@ def test_the_memo_is_bounded_and_keyed_by_identity_not_equality() -> None:
     # Two equal steps are two objects: each converts to its own (equal) text.
     a, b = EvidenceStep("asn", "AS1", "t"), EvidenceStep("asn", "AS1", "t")
     assert convert.text(a) == convert.text(b) == '{"step":"asn","value":"AS1","source":"t"}'
+
+
+@pytest.mark.parametrize("path", EVIDENCE, ids=lambda p: p.name)
+def test_the_json_report_written_in_pieces_is_the_plain_dump(path: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from sovaudit.report import write_reports
+    from sovaudit.report.jsonout import iter_json, render_json
+    from sovaudit.report.summary import sort_scan
+
+    scan = read_evidence(path)
+    for case in (scan, replace(scan, endpoints=()), replace(scan, endpoints=scan.endpoints[:1])):
+        want = json.dumps(sort_scan(case).to_dict(), indent=2, ensure_ascii=False) + "\n"
+        assert render_json(case) == want
+        assert len(list(iter_json(case))) == (len(case.endpoints) + 2 if case.endpoints else 1)
+    [out] = write_reports(
+        scan, ["json"], tmp_path / "e.json", lang="en", now=datetime(2026, 11, 25, tzinfo=UTC)
+    )
+    assert out.read_text(encoding="utf-8") == render_json(scan)

@@ -86,8 +86,8 @@ def render(
     raise UserError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename.
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (a string or its pieces) to ``path`` through a temporary file and a rename.
 
     A reader (or a crash) never sees a half-written report.
     """
@@ -100,7 +100,11 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                for piece in text:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -154,10 +158,16 @@ def write_reports(
     points = list(history) if history is not None else None  # an iterator is read once
     written = []
     for fmt, path in plan_outputs(formats, output):
-        text = render(
-            scan, fmt, lang=lang, now=now, inventory_path=inventory_path, history=points
-        )
-        write_atomic(path, text)
+        if fmt == "json":
+            from sovaudit.report.jsonout import iter_json
+
+            # Written endpoint by endpoint: a 100k-host scan never becomes one string.
+            write_atomic(path, iter_json(scan))
+        else:
+            text = render(
+                scan, fmt, lang=lang, now=now, inventory_path=inventory_path, history=points
+            )
+            write_atomic(path, text)
         written.append(path)
     return written
 
