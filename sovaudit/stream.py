@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -53,7 +54,7 @@ def is_evidence_lines(path: Path) -> bool:
 
 
 class EvidenceWriter:
-    """Append endpoints to a JSON Lines evidence file as they are analysed.
+    """Append endpoints to a JSON Lines evidence file as they are analysed (``-``: stdout).
 
     ``header`` is ``Scan.to_dict()`` of a scan with no endpoints (tool, options, datasets known
     at the start). Lines are written with ``ensure_ascii=False``; the file is flushed after every
@@ -64,9 +65,13 @@ class EvidenceWriter:
         self.path = path
         self.count = 0
         self._convert = JsonConverter()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._stdout = str(path) == "-"
         try:
-            self._handle: IO[str] | None = path.open("w", encoding="utf-8", newline="\n")
+            if self._stdout:
+                self._handle: IO[str] | None = sys.stdout  # piped to jq, a queue, a collector
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = path.open("w", encoding="utf-8", newline="\n")
         except OSError as exc:
             raise EvidenceError(
                 f"cannot write evidence file: {exc.strerror or exc}", path=str(path)
@@ -94,6 +99,9 @@ class EvidenceWriter:
             "datasets": to_jsonable(datasets),
         }
         self._write([end])
+        if self._stdout:
+            self._handle = None  # standard output is not ours to close
+            return
         try:
             os.fsync(self._handle.fileno())
         except OSError:
@@ -103,9 +111,9 @@ class EvidenceWriter:
 
     def abandon(self) -> None:
         """Close without an ``end`` line (the reader will call the file partial)."""
-        if self._handle is not None:
+        if self._handle is not None and not self._stdout:
             self._handle.close()
-            self._handle = None
+        self._handle = None
 
     def _write(self, records: Iterable[dict[str, Any]]) -> None:
         self._write_text(

@@ -372,3 +372,27 @@ def test_load_inventory_and_stream_from_a_file_path(tmp_path: Path) -> None:
     assert len(got.endpoints) == result.tally.endpoints > 0
     assert {e.status.value for e in got.endpoints} <= {"unknown", "skipped"}
     assert got.datasets == result.datasets
+
+
+def test_stream_to_stdout_and_unwritable_paths(
+    nameserver: LoopbackNameserver, inv: Path, tmp_path: Path
+) -> None:
+    common = ["--resolver", nameserver.spec, "--timeout", "3", "--lang", "en"]
+    # '-' streams to standard output (for jq, a queue...); the summary stays on stderr.
+    proc = run("scan", str(inv), "--stream", "-", *common)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines[0]["record"] == "header" and lines[-1]["record"] == "end"
+    assert lines[-1]["endpoints"] == len(lines) - 2 > 0
+    assert "endpoints:" in proc.stderr and "wrote" not in proc.stderr
+    # Reports would need to read standard output back: refused before any query.
+    proc = run("scan", str(inv), "--stream", "-", "-o", str(tmp_path / "r.html"), *common)
+    assert proc.returncode == 2 and "--stream -: reports" in proc.stderr
+    # A file that cannot be created: one line naming it, exit 2, no traceback.
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    for bad in (tmp_path, blocker / "sub" / "ev.jsonl"):
+        proc = run("scan", str(inv), "--stream", str(bad), *common)
+        assert proc.returncode == 2, proc.stderr
+        assert f"error: {bad}: cannot write evidence file" in proc.stderr
+        assert "Traceback" not in proc.stderr

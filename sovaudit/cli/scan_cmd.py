@@ -201,8 +201,8 @@ def scan(
         Path | None,
         typer.Option(
             "--stream",
-            help="Write the evidence to FILE as JSON Lines while scanning, so memory stays "
-            "bounded; render it later with 'sovaudit report FILE'.",
+            help="Write the evidence to FILE ('-': stdout) as JSON Lines while scanning, so "
+            "memory stays bounded; render it later with 'sovaudit report FILE'.",
         ),
     ] = None,
 ) -> None:
@@ -230,6 +230,11 @@ def scan(
     slice_ = parse_shard(shard) if shard is not None else None
     if slice_ is not None:
         inv = shard_inventory(inv, slice_)
+    if stream is not None and str(stream) == "-" and (reports_wanted or baseline or history):
+        raise UserError(
+            "--stream -: reports, --baseline and --history read the evidence back; "
+            "give a file, or render later with 'sovaudit report'"
+        )
     if stream is not None and resume is not None and stream.resolve() == resume.resolve():
         raise UserError(
             f"--stream {stream}: give a new file; the evidence being resumed is read from it"
@@ -277,7 +282,8 @@ def scan(
         if not reports_wanted and base is None and history is None:
             if not quiet:
                 err_console.print(safe(summary_line(tally)))
-                err_console.print(f"wrote {safe(stream)}")
+                if str(stream) != "-":
+                    err_console.print(f"wrote {safe(stream)}")
             raise typer.Exit(tally_exit_code(tally, threshold, strict))
         from sovaudit.report.jsonout import read_evidence
 
