@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import idna
 
+from sovaudit.attribute.engine import translate_reason
 from sovaudit.errors import UserError
 from sovaudit.i18n import (
     STRINGS,
@@ -255,7 +256,7 @@ def explain_attribution(at: Attribution, position: str, *, lang: str = "en") -> 
         ("ownership", _ownership(at.ownership, lang)),
         ("confidence", f"{at.confidence:.2f}"),
         ("status", status_label(at.status.value, lang)),
-        ("reason", at.reason),
+        ("reason", translate_reason(at.reason, at.flags, lang) if at.reason else None),
         ("flags", ", ".join(at.flags) or None),
     ]
     lines += [Line(2, _t(key, lang), value) for key, value in facts if value]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, cast
@@ -115,6 +116,37 @@ def reason_text(code: str, lang: str = "en", **values: object) -> str:
     """The text of an unknown-attribution reason in ``lang`` (fr or en)."""
     template = UNKNOWN_REASONS[code].get(lang) or UNKNOWN_REASONS[code]["en"]
     return template.format(**values)
+
+
+def translate_reason(text: str, flags: Sequence[str], lang: str) -> str:
+    """An attribution's stored (English) ``reason`` in ``lang``, when a flag names its code.
+
+    The evidence keeps the English sentence; reports in French rebuild the French one from the
+    same template, with the values read back out of the English text. Anything that does not
+    match its template exactly is returned unchanged (never a half-translated sentence).
+    """
+    if lang == "en" or not text:
+        return text
+    for code in flags:
+        pattern = _reason_pattern(code)
+        if pattern is None:
+            continue
+        match = pattern.fullmatch(text)
+        if match is not None:
+            return reason_text(code, lang, **match.groupdict())
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _reason_pattern(code: str) -> re.Pattern[str] | None:
+    templates = UNKNOWN_REASONS.get(code)
+    if templates is None:
+        return None
+    parts = re.split(r"\{(\w+)\}", templates["en"])
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)" for i, part in enumerate(parts)
+    )
+    return re.compile(regex, re.DOTALL)
 
 
 class AsnMatchLike(Protocol):

@@ -500,6 +500,25 @@ def localize_rule_texts(scan: Scan, lang: str) -> tuple[Scan, dict[str, str], tu
     return replace(scan, endpoints=endpoints), titles, tuple(sorted(ids - texts.keys()))
 
 
+def localize_reasons(scan: Scan, lang: str) -> Scan:
+    """The scan with each attribution's reason in ``lang`` (stored in English; see
+    :func:`sovaudit.attribute.engine.translate_reason`)."""
+    if lang == "en":
+        return scan
+    from sovaudit.attribute.engine import translate_reason
+
+    def endpoint(e: Endpoint) -> Endpoint:
+        if not any(a.reason for a in e.attributions):
+            return e
+        attributions = tuple(
+            replace(a, reason=translate_reason(a.reason, a.flags, lang)) if a.reason else a
+            for a in e.attributions
+        )
+        return replace(e, attributions=attributions)
+
+    return replace(scan, endpoints=tuple(endpoint(e) for e in scan.endpoints))
+
+
 def build_view(
     scan: Scan,
     *,
@@ -509,6 +528,7 @@ def build_view(
 ) -> ReportView:
     """Sort the scan, put rule texts in ``lang`` and compute every figure the reports print."""
     scan, titles, untranslated = localize_rule_texts(scan, lang)
+    scan = localize_reasons(scan, lang)
     scan = sort_scan(scan)
     rows = sorted(
         (
