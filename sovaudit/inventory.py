@@ -643,12 +643,9 @@ class _YamlInventory:
             event = get_event()
             kind = type(event)
             if kind is ScalarEvent:
-                anchor = event.anchor
-                if anchor is not None:
-                    line = _event_line(event)
-                    if in_first:
-                        in_first, build = self._first_anchor(anchor, line, doc_anchors, build)
-                    anchors[anchor] = line
+                if event.anchor is not None:
+                    note = self._note_anchor(event, anchors, doc_anchors, in_first, build)
+                    in_first, build = note
                 if not build:
                     continue
                 value = event.value
@@ -677,12 +674,9 @@ class _YamlInventory:
                         path=self.path,
                         line=_event_line(event),
                     )
-                anchor = event.anchor
-                if anchor is not None:
-                    line = _event_line(event)
-                    if in_first:
-                        in_first, build = self._first_anchor(anchor, line, doc_anchors, build)
-                    anchors[anchor] = line
+                if event.anchor is not None:
+                    note = self._note_anchor(event, anchors, doc_anchors, in_first, build)
+                    in_first, build = note
                 if not build:
                     continue
                 tag = event.tag
@@ -737,6 +731,21 @@ class _YamlInventory:
                 in_first = build = False
             elif kind is StreamEndEvent:
                 return root
+
+    def _note_anchor(
+        self,
+        event: Any,
+        anchors: dict[str, int],
+        doc_anchors: set[str],
+        in_first: bool,
+        build: bool,
+    ) -> tuple[bool, bool]:
+        """Record an anchor's line; in the first document, check it is not a repeat."""
+        line = _event_line(event)
+        if in_first:
+            in_first, build = self._first_anchor(event.anchor, line, doc_anchors, build)
+        anchors[event.anchor] = line
+        return in_first, build
 
     def _first_anchor(
         self, anchor: str, line: int, seen: set[str], build: bool
