@@ -410,23 +410,27 @@ def run_scan(
     domains = domain_endpoints(inventory)
     if not needs_network_stage(options):
         analyser = Analyser(options, accepted=inventory.accepted, today=today, ruleset=ruleset)
-        for i in range(0, len(direct) + len(domains), STREAM_BATCH):
-            emit(analyser.run([*direct, *domains][i : i + STREAM_BATCH]))
+        known = [*direct, *domains]
+        for i in range(0, len(known), STREAM_BATCH):
+            emit(analyser.run(known[i : i + STREAM_BATCH]))
         interrupted = _stream_offline(todo, options, analyser, emit, held, on_done)
         emit(analyser.run(list(held.values())))
         return RunResult(tuple(_unique(analyser.datasets())), tally, interrupted)
     datasets: list[Dataset] = []
     interrupted = False
-    for chunk_orgs, chunk in _chunks(todo, inventory, chunk_targets):
-        first = not datasets
-        collected: list[Endpoint] = []
-        if first:
-            collected += direct
+    chunks = list(_chunks(todo, inventory, chunk_targets)) or [(set(), [])]
+    for index, (chunk_orgs, chunk) in enumerate(chunks):
+        collected: list[Endpoint] = list(direct) if index == 0 else []
         collected += [e for e in domains if e.organization in chunk_orgs]
 
         network: NetworkAnswers | None = None
         try:
             collect(chunk, options, on_done=_recorder(collected, held, on_done))
+            if index == len(chunks) - 1:
+                # Resumed discovered endpoints that no chunk found again go through the last
+                # chunk's stages, so they get the same network answers as in one batch.
+                collected += held.values()
+                held.clear()
             if "web" in options.probes:
                 from sovaudit.webstage import run_web_probes
 

@@ -27,7 +27,7 @@ from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.errors import EvidenceError
 from sovaudit.inventory import load_inventory, parse_inventory
 from sovaudit.models import Endpoint, Scan
-from sovaudit.pipeline import STREAM_BATCH, ScanOptions, run_scan
+from sovaudit.pipeline import STREAM_BATCH, ListSink, ScanOptions, run_scan
 from sovaudit.report import render
 from sovaudit.report.jsonout import evidence_schema, read_evidence
 from sovaudit.stream import FORMAT, EvidenceWriter, read_evidence_lines
@@ -396,3 +396,31 @@ def test_stream_to_stdout_and_unwritable_paths(
         assert proc.returncode == 2, proc.stderr
         assert f"error: {bad}: cannot write evidence file" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_network_stages_in_chunks_give_the_same_evidence_as_one_batch(
+    nameserver: LoopbackNameserver, inv: Path
+) -> None:
+    # --probe rdap makes the run chunked (registrar answers are fetched per chunk); nothing
+    # answers on port 9, so every registrar is honestly unknown, the same way in both runs.
+    options = ScanOptions(
+        resolvers=(ResolverAddress.parse(nameserver.spec),),
+        timeout=3,
+        retries=2,
+        lang="en",
+        probes=("rdap",),
+        rdap_url="http://127.0.0.1:9",
+        use_cache=False,
+    )
+    inventory = load_inventory(str(inv))
+    runs = []
+    for chunk in (None, 1):
+        sink = ListSink()
+        result = run_scan(inventory, options, sink, started=NOW, chunk_targets=chunk)
+        assert not result.interrupted
+        scan = Scan("0", "", str(inv), (), tuple(sorted(sink.endpoints, key=lambda e: e.key)))
+        runs.append((_normalized(scan), result.tally.endpoints, result.datasets))
+    (one, count_one, datasets_one), (many, count_many, datasets_many) = runs
+    assert count_one == count_many == len(one["endpoints"]) > 0
+    assert many == one
+    assert datasets_many == datasets_one
