@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sovaudit import __version__
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
-from sovaudit.collect.endpoints import collect_all, collect_target_all
+from sovaudit.collect.endpoints import collect_all, relaxed_gc
 from sovaudit.enrich import NetworkAnswers
 from sovaudit.enrich import fetch as fetch_network
 from sovaudit.errors import ResolverError
@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 DISCOVERED_LAYERS = frozenset(
     {Layer.REPORTING, Layer.COLLABORATION, Layer.SAAS, Layer.THIRD_PARTY}
 )
-
-# Targets collected at once (as in collect_all): each asks its questions one after the other.
-COLLECT_PARALLEL = 512
 
 # How long the start-up check waits for a resolver before the scan gives up on it (exit 2).
 PROBE_TIMEOUT = 1.5
@@ -113,44 +110,18 @@ def collect(
             retries=options.retries,
             concurrency=options.concurrency,
         ) as client:
-            if keep:
-                return await collect_all(client, targets, on_done=on_done)
-            await _collect_streaming(client, targets, on_done)
-            return []
+            return await collect_all(client, targets, on_done=on_done, keep=keep)
 
     # Collection allocates millions of small objects that live until the end of the scan: the
     # cyclic collector would walk them again and again (measured: 99 s -> 80 s at 100k hosts).
+    # The inventory and rules loaded before are frozen out of its walks; relaxed_gc also covers
+    # the analysis a streamed scan does while answers arrive.
     gc.freeze()
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
     try:
-        return asyncio.run(run())
+        with relaxed_gc():
+            return asyncio.run(run())
     finally:
-        gc.set_threshold(*threshold)
         gc.unfreeze()
-
-
-async def _collect_streaming(
-    client: DnsClient,
-    targets: Sequence[Target],
-    on_done: Callable[[Endpoint], None] | None,
-    parallel: int = COLLECT_PARALLEL,
-) -> None:
-    """``collect_all`` without its result list: a fixed pool of workers pulls targets in order.
-
-    Only ``parallel`` coroutines exist at any time (collect_all creates one per target).
-    """
-    pending = iter(targets)
-
-    async def worker() -> None:
-        # One shared iterator: next() and the await never interleave within a worker.
-        for target in pending:
-            endpoints = await collect_target_all(client, target)
-            if on_done is not None:
-                for endpoint in endpoints:
-                    on_done(endpoint)
-
-    await asyncio.gather(*(worker() for _ in range(min(parallel, len(targets)) or 1)))
 
 
 def load_ruleset(options: ScanOptions) -> RuleSet:
@@ -312,7 +283,7 @@ class Tally:
     """What exit codes and the summary line need, counted as endpoints pass (no endpoint kept)."""
 
     by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
-    worst_live: list[Severity] = field(default_factory=list)  # at most one, the most severe
+    worst_live: Severity | None = None  # the most severe finding not accepted
 
     @property
     def endpoints(self) -> int:
@@ -323,9 +294,9 @@ class Tally:
             self.by_status[e.status] += 1
             for f in e.findings:
                 if not f.accepted and (
-                    not self.worst_live or f.severity.rank > self.worst_live[0].rank
+                    self.worst_live is None or f.severity.rank > self.worst_live.rank
                 ):
-                    self.worst_live[:] = [f.severity]
+                    self.worst_live = f.severity
 
     @classmethod
     def of(cls, endpoints: Iterable[Endpoint]) -> Tally:

@@ -384,7 +384,8 @@ def tally_exit_code(tally: Tally, threshold: Severity | None, strict: bool) -> i
     """The exit code of a scan from its tally (see :func:`exit_code`; no baseline)."""
     if strict and tally.by_status[Status.UNKNOWN]:
         return 3
-    if threshold is not None and tally.worst_live and tally.worst_live[0].rank >= threshold.rank:
+    worst = tally.worst_live
+    if threshold is not None and worst is not None and worst.rank >= threshold.rank:
         return 1
     return 0
 
@@ -400,13 +401,13 @@ def _run_streamed(
     ruleset: RuleSet,
     shard: str | None,
 ) -> tuple[Tally, bool]:
-    """Scan into a JSON Lines evidence file; (tally, interrupted). The file always gets an end."""
-    from sovaudit.pipeline import Analyser, domain_endpoints, scan_header
+    """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
+    from sovaudit.pipeline import Analyser, scan_header
     from sovaudit.stream import EvidenceWriter
 
     header = scan_header(inv, options, started=now)
     start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
-    start.saw_domain = bool(domain_endpoints(inv))
+    start.saw_domain = any(org.domains for org in inv.organizations)
     header = replace(
         header,
         datasets=tuple(start.datasets()),

@@ -608,22 +608,26 @@ async def collect_all(
     *,
     on_done: Callable[[Endpoint], None] | None = None,
     parallel: int = 512,
+    keep: bool = True,
 ) -> list[Endpoint]:
     """Resolve every target concurrently (bounded); results keep the order of ``targets``.
 
     Each target's endpoint comes first, followed by the endpoints it revealed (see
-    :func:`collect_target_all`); ``on_done`` is called for every one of them.
+    :func:`collect_target_all`); ``on_done`` is called for every one of them. With
+    ``keep=False`` endpoints only go to ``on_done`` and the result is empty (a streamed scan:
+    memory holds the targets in flight, not every endpoint).
     """
     # A fixed pool of ``parallel`` workers pulling targets in order, not one task per target:
     # 120,000 waiting coroutines (a 100k-host inventory) cost ~1.5 KB each before they start.
-    groups: list[list[Endpoint]] = [[] for _ in targets]
+    groups: list[list[Endpoint]] = [[] for _ in targets] if keep else []
     pending = iter(enumerate(targets))
 
     async def worker() -> None:
         # One shared iterator: next() and the await never interleave within a worker.
         for index, target in pending:
             endpoints = await collect_target_all(client, target)
-            groups[index] = endpoints
+            if keep:
+                groups[index] = endpoints
             if on_done is not None:
                 for endpoint in endpoints:
                     on_done(endpoint)
