@@ -19,6 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +30,6 @@ from sovaudit.models import (
     Endpoint,
     JsonConverter,
     Scan,
-    dataset_from_dict,
     endpoint_from_dict,
     to_jsonable,
 )
@@ -189,20 +189,19 @@ def read_evidence_lines(path: Path) -> Scan:
     if header is None:
         raise EvidenceError("empty evidence file", path=str(path))
     try:
-        datasets_raw = (end or header).get("datasets") or header.get("datasets") or ()
-        return Scan(
-            tool_version=header.get("tool", {}).get("version", ""),
-            generated_at=header["generated_at"],
-            inventory=header.get("inventory", ""),
-            resolvers=tuple(header.get("resolvers") or ()),
-            endpoints=tuple(sorted(endpoints.values(), key=lambda e: e.key)),
-            datasets=tuple(dataset_from_dict(d) for d in datasets_raw),
-            partial=torn or end is None or bool(end.get("partial", False)),
-            options=dict(header.get("options") or {}),
+        # The header is the JSON evidence file without its endpoints: read it the same way.
+        scan = Scan.from_dict(
+            {
+                **header,
+                "endpoints": (),
+                "datasets": (end or header).get("datasets") or header.get("datasets"),
+                "partial": torn or end is None or bool(end.get("partial", False)),
+            }
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise EvidenceError(f"malformed header: {detail}", path=str(path), line=1) from None
+    return replace(scan, endpoints=tuple(sorted(endpoints.values(), key=lambda e: e.key)))
 
 
 def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
