@@ -225,6 +225,18 @@ def test_duplicate_asn_across_operators_is_rejected() -> None:
         parse_registry(text)
 
 
+def test_fragments_extend_the_registry_and_their_errors_name_their_file() -> None:
+    main = _yaml([_ent("acme")], [_op("a", "acme", "[64496]")])
+    part = "entities:\n  - " + _ent("beta", "CH") + "\noperators:\n  - " + _op("b", "beta")
+    reg = parse_registry(main, path="reg.yaml", fragments=[(part, "parts/ch.yaml")])
+    assert reg.chain("b")[-1].country == "CH"
+    assert reg.operators["b"].file == "parts/ch.yaml"
+    clash = "operators:\n  - " + _op("c", "acme", "[64496]")
+    with pytest.raises(DatasetError, match="AS64496 is listed by both 'a' and 'c'") as exc:
+        parse_registry(main, path="reg.yaml", fragments=[(clash, "parts/x.yaml")])
+    assert str(exc.value).startswith("parts/x.yaml:2:")
+
+
 def test_ownership_cycle_is_rejected() -> None:
     text = _yaml([_ent("x", parent="y"), _ent("y", parent="x")], [_op("a", "x")])
     with pytest.raises(DatasetError, match="ownership cycle"):

@@ -56,6 +56,7 @@ class Entity:
     unverified: bool = False
     note: str | None = None
     line: int = 0
+    file: str = ""  # the data file that defines it ("" for the registry's main file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class Operator:
     unverified: bool = False
     note: str | None = None
     line: int = 0
+    file: str = ""  # the data file that defines it ("" for the registry's main file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,9 @@ class Registry:
         self.entities: dict[str, Entity] = {}
         for ent in entities:
             if ent.id in self.entities:
-                raise DatasetError(f"duplicate entity id {ent.id!r}", path=path, line=ent.line)
+                raise DatasetError(
+                    f"duplicate entity id {ent.id!r}", path=ent.file or path, line=ent.line
+                )
             self.entities[ent.id] = ent
         self._by_asn: dict[int, Operator] = {}
         self._spf: dict[str, Operator] = {}
@@ -213,7 +217,7 @@ class Registry:
         self._check_entities()
 
     def _add_operator(self, op: Operator) -> None:
-        path = self.path
+        path = op.file or self.path
         if op.id in self.operators:
             raise DatasetError(f"duplicate operator id {op.id!r}", path=path, line=op.line)
         if op.entity not in self.entities:
@@ -265,7 +269,7 @@ class Registry:
             if ent.parent is not None and ent.parent not in self.entities:
                 raise DatasetError(
                     f"entity {ent.id!r}: parent {ent.parent!r} is not a known entity",
-                    path=self.path,
+                    path=ent.file or self.path,
                     line=ent.line,
                 )
             self.chain_of_entity(ent.id)  # raises on cycles
@@ -281,7 +285,9 @@ class Registry:
             if current in seen:
                 ids = " -> ".join([e.id for e in chain] + [current])
                 first = self.entities[entity_id]
-                raise DatasetError(f"ownership cycle: {ids}", path=self.path, line=first.line)
+                raise DatasetError(
+                    f"ownership cycle: {ids}", path=first.file or self.path, line=first.line
+                )
             seen.add(current)
             ent = self.entities.get(current)
             if ent is None:
@@ -452,6 +458,7 @@ def parse_entity(d: Any, path: str) -> Entity:
         unverified=bool(d.get("unverified", False)),
         note=optional_text_field(d, "note", path, line, what),
         line=line,
+        file=path,
     )
 
 
@@ -514,6 +521,7 @@ def _parse_operator(d: Any, path: str) -> Operator:
         unverified=bool(d.get("unverified", False)),
         note=optional_text_field(d, "note", path, line, what),
         line=line,
+        file=path,
     )
 
 
@@ -549,8 +557,14 @@ def parse_registry(
     *,
     path: str = "providers.yaml",
     tokens_path: str = "tokens.yaml",
+    fragments: Iterable[tuple[str, str]] = (),
 ) -> Registry:
-    """Parse and validate the registry YAML (and the optional tokens YAML)."""
+    """Parse and validate the registry YAML (and the optional tokens YAML).
+
+    ``fragments`` are further ``(text, path)`` files with ``entities`` and ``operators`` lists
+    (``data/providers.d/*.yaml``): one registry split by region or kind, so that each part can
+    be reviewed on its own. Ids, ASNs and SPF includes stay unique across all of them.
+    """
     data = _load_yaml(providers_text, path)
     if not isinstance(data, dict):
         raise DatasetError("top level must be a mapping", path=path, line=1)
@@ -558,12 +572,14 @@ def parse_registry(
     if not isinstance(version, (str, int, float)) or str(version).strip() == "":
         raise DatasetError("'version' is required", path=path, line=1)
     reviewed = _reviewed(data, path, 1, "registry")
-    ents = data.get("entities") or []
-    ops = data.get("operators") or []
-    if not isinstance(ents, list) or not isinstance(ops, list):
-        raise DatasetError("'entities' and 'operators' must be lists", path=path, line=1)
-    entities = [parse_entity(e, path) for e in ents]
-    operators = [_parse_operator(o, path) for o in ops]
+    entities: list[Entity] = []
+    operators: list[Operator] = []
+    _parse_registry_part(data, path, entities, operators)
+    for text, fpath in fragments:
+        part = _load_yaml(text, fpath)
+        if not isinstance(part, dict):
+            raise DatasetError("top level must be a mapping", path=fpath, line=1)
+        _parse_registry_part(part, fpath, entities, operators)
     tokens = (
         _parse_tokens(_load_yaml(tokens_text, tokens_path), tokens_path)
         if tokens_text is not None
@@ -584,6 +600,17 @@ def parse_registry(
         raise
 
 
+def _parse_registry_part(
+    data: Mapping[str, Any], path: str, entities: list[Entity], operators: list[Operator]
+) -> None:
+    ents = data.get("entities") or []
+    ops = data.get("operators") or []
+    if not isinstance(ents, list) or not isinstance(ops, list):
+        raise DatasetError("'entities' and 'operators' must be lists", path=path, line=1)
+    entities.extend(parse_entity(e, path) for e in ents)
+    operators.extend(_parse_operator(o, path) for o in ops)
+
+
 def load_registry(providers: Path, tokens: Path | None = None) -> Registry:
     """Load a registry from files (a custom or updated copy)."""
     try:
@@ -601,9 +628,20 @@ def load_registry(providers: Path, tokens: Path | None = None) -> Registry:
 def default_registry() -> Registry:
     """The registry shipped with the package (loaded once per process)."""
     data = resources.files("sovaudit.attribute") / "data"
+    parts = data / "providers.d"
+    fragments = (
+        [
+            (f.read_text(encoding="utf-8"), f"sovaudit/attribute/data/providers.d/{f.name}")
+            for f in sorted(parts.iterdir(), key=lambda f: f.name)
+            if f.name.endswith(".yaml")
+        ]
+        if parts.is_dir()
+        else []
+    )
     return parse_registry(
         (data / "providers.yaml").read_text(encoding="utf-8"),
         (data / "tokens.yaml").read_text(encoding="utf-8"),
         path="sovaudit/attribute/data/providers.yaml",
         tokens_path="sovaudit/attribute/data/tokens.yaml",
+        fragments=fragments,
     )

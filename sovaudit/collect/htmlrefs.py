@@ -59,7 +59,9 @@ class _RefCollector:
     """lxml parser target: collects (kind, raw URL) pairs and the first ``<base href>``.
 
     As a parser *target* it receives start tags as the tokenizer emits them; no tree is built,
-    so memory stays flat whatever the nesting.
+    so memory stays flat whatever the nesting. It deliberately has no ``start_ns``/``end_ns``:
+    HTML has no namespaces, and lxml 6.2 calls ``end_ns`` for every HTML end tag on a target
+    that defines it while never calling ``start_ns``, then pops an empty stack (IndexError).
     """
 
     def __init__(self, limit: int) -> None:
@@ -109,12 +111,6 @@ class _RefCollector:
         pass
 
     def pi(self, target: str, data: str) -> None:
-        pass
-
-    def start_ns(self, prefix: str, uri: str) -> None:
-        pass
-
-    def end_ns(self, prefix: str) -> None:
         pass
 
     def doctype(self, root_tag: str | None, public_id: str | None, system_id: str | None) -> None:
