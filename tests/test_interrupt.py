@@ -22,7 +22,7 @@ import pytest
 from sovaudit.collect.dns import ResolverAddress
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import load_inventory
-from sovaudit.pipeline import ScanOptions, scan
+from sovaudit.pipeline.run import ScanOptions, scan
 
 HOSTS = 16
 DELAY = "delay:0.2"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sovaudit import history
+from sovaudit.evidence import history
 from sovaudit.models import Scan
 from sovaudit.report import render, write_reports
 from sovaudit.report.jsonout import read_evidence

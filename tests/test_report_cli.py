@@ -107,7 +107,7 @@ def test_report_reproduces_what_scan_wrote(nameserver: LoopbackNameserver, tmp_p
 def test_report_with_history(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from sovaudit import history
+    from sovaudit.evidence import history
 
     db = tmp_path / "h.sqlite"
     scan = read_evidence(SAMPLE)

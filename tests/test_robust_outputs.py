@@ -39,7 +39,7 @@ from sovaudit.models import (
     Severity,
     Status,
 )
-from sovaudit.pipeline import ScanOptions, scan
+from sovaudit.pipeline.run import ScanOptions, scan
 from sovaudit.report import render
 from sovaudit.report.jsonout import read_evidence
 

@@ -87,7 +87,7 @@ def _root(
     """Audit the data sovereignty of public services."""
     if ctx.resilient_parsing:  # shell completion: never fail on a configuration file
         return
-    from sovaudit.config import default_map, load_config
+    from sovaudit.cli.config import default_map, load_config
 
     # Loaded before the subcommand parses its options: its defaults come from this map, so an
     # option given on the command line still wins over the file and the environment.

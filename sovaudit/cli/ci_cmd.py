@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sovaudit.baseline import Diff, diff, live, load_scan
 from sovaudit.cli.app import app
 from sovaudit.cli.common import clean, out_console, safe
 from sovaudit.errors import UserError
-from sovaudit.history import series
+from sovaudit.evidence.baseline import Diff, diff, live, load_scan
+from sovaudit.evidence.history import series
 from sovaudit.models import Severity
 
 

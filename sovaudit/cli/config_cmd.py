@@ -31,7 +31,7 @@ def show(
     Example: sovaudit --config ci/sovaudit.toml config show --json
     """
     from sovaudit.cli import CONFIG_META
-    from sovaudit.config import KEYS_BY_NAME, Config, load_config
+    from sovaudit.cli.config import KEYS_BY_NAME, Config, load_config
 
     found = ctx.meta.get(CONFIG_META)
     config: Config = found if isinstance(found, Config) else load_config()

@@ -33,7 +33,7 @@ def explain(
     Example: sovaudit explain out/report.json portail.sante.gouv.qc.ca --layer web --lang fr
     """
     from sovaudit.cli.scan_cmd import _check_lang
-    from sovaudit.explain import explain as explain_lines
+    from sovaudit.report.explain import explain as explain_lines
     from sovaudit.report.jsonout import read_evidence
 
     scan = read_evidence(evidence)

@@ -74,7 +74,7 @@ def report(
             scan, formats_, out, lang=language, now=now, inventory_path=inventory
         )
     else:
-        from sovaudit.history import series
+        from sovaudit.evidence.history import series
         from sovaudit.report import render, write_reports
 
         points = series(history)

@@ -17,15 +17,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sovaudit.cli.app import app
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
-from sovaudit.history import HistoryPoint, series
-from sovaudit.history import append as append_history
+from sovaudit.evidence.history import HistoryPoint, series
+from sovaudit.evidence.history import append as append_history
 from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
-from sovaudit.pipeline import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
-from sovaudit.pipeline import run_scan as run_into
-from sovaudit.pipeline import scan as run_scan
+from sovaudit.pipeline.enrich import check_sources
+from sovaudit.pipeline.run import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
+from sovaudit.pipeline.run import run_scan as run_into
+from sovaudit.pipeline.run import scan as run_scan
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -213,10 +213,10 @@ def scan(
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
-    from sovaudit.baseline import ResolvedFinding, load_scan, mark_against
     from sovaudit.cli.ci_cmd import parse_severity
+    from sovaudit.evidence.baseline import ResolvedFinding, load_scan, mark_against
     from sovaudit.i18n import detect_lang
-    from sovaudit.shard import parse_shard, shard_inventory
+    from sovaudit.pipeline.shard import parse_shard, shard_inventory
 
     language = _check_lang(lang) if lang else detect_lang()
     # A streamed scan writes reports only when asked: its evidence file is the output.
@@ -368,7 +368,7 @@ def exit_code(
     result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
 ) -> int:
     """0 clean or below threshold; 3 unknown endpoints under --strict; 1 findings at threshold."""
-    from sovaudit.baseline import live
+    from sovaudit.evidence.baseline import live
 
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
     if code:
@@ -402,8 +402,8 @@ def _run_streamed(
     shard: str | None,
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
-    from sovaudit.pipeline import Analyser, scan_header
-    from sovaudit.stream import EvidenceWriter
+    from sovaudit.evidence.stream import EvidenceWriter
+    from sovaudit.pipeline.run import Analyser, scan_header
 
     header = scan_header(inv, options, started=now)
     start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)

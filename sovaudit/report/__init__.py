@@ -55,8 +55,8 @@ def render(
 ) -> str:
     """Render ``scan`` in format ``fmt`` (one of FORMATS) and language ``lang`` ("fr" or "en").
 
-    ``history`` (points of ``sovaudit.history.series()``, oldest first) adds a history chart to
-    the HTML report and a history table to the Markdown one; other formats ignore it.
+    ``history`` (points of ``sovaudit.evidence.history.series()``, oldest first) adds a history
+    chart to the HTML report and a history table to the Markdown one; other formats ignore it.
     """
     check_lang(lang)
     if fmt == "json":

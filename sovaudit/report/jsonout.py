@@ -64,7 +64,7 @@ def read_evidence(path: Path) -> Scan:
 
     EvidenceError (exit 2, naming the file and line) when it cannot be used.
     """
-    from sovaudit.stream import is_evidence_lines, read_evidence_lines
+    from sovaudit.evidence.stream import is_evidence_lines, read_evidence_lines
 
     try:
         size = path.stat().st_size

@@ -167,7 +167,7 @@ class BaselineInfo:
 
 
 class HistoryLike(Protocol):
-    """One point of ``sovaudit.history.series()``."""
+    """One point of ``sovaudit.evidence.history.series()``."""
 
     @property
     def generated_at(self) -> str: ...
@@ -375,7 +375,7 @@ def baseline_info(
 
 
 def history_rows(history: Iterable[HistoryLike] | None) -> tuple[HistoryRow, ...]:
-    """History points (oldest first, as ``sovaudit.history.series`` returns them)."""
+    """History points (oldest first, as ``sovaudit.evidence.history.series`` returns them)."""
     return tuple(
         HistoryRow(p.generated_at, p.endpoints, p.foreign_controlled, p.us_controlled)
         for p in history or ()

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sovaudit import __version__
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
 from sovaudit.collect.endpoints import collect_all, relaxed_gc
-from sovaudit.enrich import NetworkAnswers
-from sovaudit.enrich import fetch as fetch_network
 from sovaudit.errors import ResolverError
 from sovaudit.inventory import Inventory
 from sovaudit.models import (
@@ -33,6 +31,8 @@ from sovaudit.models import (
     Status,
     Target,
 )
+from sovaudit.pipeline.enrich import NetworkAnswers
+from sovaudit.pipeline.enrich import fetch as fetch_network
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -403,7 +403,7 @@ def run_scan(
                 collected += held.values()
                 held.clear()
             if "web" in options.probes:
-                from sovaudit.webstage import run_web_probes
+                from sovaudit.pipeline.webstage import run_web_probes
 
                 # Opt-in HTTPS probes of the landing pages, then DNS of their third parties.
                 collected = run_web_probes(collected, options)

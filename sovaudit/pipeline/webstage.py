@@ -33,7 +33,7 @@ from sovaudit.errors import UserError
 from sovaudit.models import Endpoint, Layer, Status, Target
 
 if TYPE_CHECKING:
-    from sovaudit.pipeline import ScanOptions
+    from sovaudit.pipeline.run import ScanOptions
 
 _T = TypeVar("_T")
 
