@@ -39,7 +39,8 @@ from sovaudit.models import (
     Severity,
     Status,
 )
-from sovaudit.pipeline.run import ScanOptions, scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
 from sovaudit.report import render
 from sovaudit.report.jsonout import read_evidence
 

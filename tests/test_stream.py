@@ -28,7 +28,8 @@ from sovaudit.errors import EvidenceError
 from sovaudit.evidence.stream import FORMAT, EvidenceWriter, read_evidence_lines
 from sovaudit.inventory import load_inventory, parse_inventory
 from sovaudit.models import Endpoint, Scan
-from sovaudit.pipeline.run import STREAM_BATCH, ListSink, ScanOptions, run_scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import STREAM_BATCH, ListSink, run_scan
 from sovaudit.report import render
 from sovaudit.report.jsonout import evidence_schema, read_evidence
 

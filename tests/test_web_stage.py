@@ -25,7 +25,8 @@ from sovaudit.collect.web import observation_from_details
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import parse_inventory
 from sovaudit.models import DataClass, Endpoint, Layer, Scan, Status
-from sovaudit.pipeline.run import ScanOptions, scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
 from sovaudit.pipeline.webstage import third_party_hosts
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -22,8 +22,10 @@ from sovaudit.evidence.history import HistoryPoint, series
 from sovaudit.evidence.history import append as append_history
 from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
+from sovaudit.pipeline.analyser import load_ruleset
 from sovaudit.pipeline.enrich import check_sources
-from sovaudit.pipeline.run import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers
 from sovaudit.pipeline.run import run_scan as run_into
 from sovaudit.pipeline.run import scan as run_scan
 
@@ -403,7 +405,8 @@ def _run_streamed(
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
     from sovaudit.evidence.stream import EvidenceWriter
-    from sovaudit.pipeline.run import Analyser, scan_header
+    from sovaudit.pipeline.analyser import Analyser
+    from sovaudit.pipeline.run import scan_header
 
     header = scan_header(inv, options, started=now)
     start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)

@@ -10,7 +10,8 @@ from sovaudit.collect.dns import ResolverAddress
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import parse_inventory
 from sovaudit.models import Endpoint, Scan
-from sovaudit.pipeline.run import ScanOptions, scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
 
 DEMO_DIR = Path(__file__).parent
 DEMO_INVENTORY = DEMO_DIR / "inventory.yaml"

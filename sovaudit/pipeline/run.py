@@ -11,9 +11,8 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from sovaudit import __version__
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
@@ -21,7 +20,6 @@ from sovaudit.collect.endpoints import collect_all, relaxed_gc
 from sovaudit.errors import ResolverError
 from sovaudit.inventory import Inventory
 from sovaudit.models import (
-    AcceptedRisk,
     Dataset,
     Endpoint,
     Layer,
@@ -31,8 +29,10 @@ from sovaudit.models import (
     Status,
     Target,
 )
+from sovaudit.pipeline.analyser import Analyser, load_ruleset
 from sovaudit.pipeline.enrich import NetworkAnswers
 from sovaudit.pipeline.enrich import fetch as fetch_network
+from sovaudit.pipeline.options import ScanOptions
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -44,27 +44,6 @@ DISCOVERED_LAYERS = frozenset(
 
 # How long the start-up check waits for a resolver before the scan gives up on it (exit 2).
 PROBE_TIMEOUT = 1.5
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
-    """Everything that shapes a scan; the CLI builds it from options and configuration."""
-
-    resolvers: tuple[ResolverAddress, ...]
-    timeout: float = 2.0
-    retries: int = 2
-    concurrency: int = 256
-    lang: str = "en"
-    rule_paths: tuple[Path, ...] = ()
-    default_rules: bool = True
-    skip_rules: tuple[str, ...] = ()
-    profile: str | None = None  # rule packs for a legal context; None: quebec
-    attribute: bool = True
-    asn_sources: tuple[str, ...] = ("offline",)
-    rdap_url: str | None = None
-    use_cache: bool = True
-    probes: tuple[str, ...] = ()  # opt-in network probes beyond DNS: "web", "rdap"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ScanInterrupted(Exception):  # noqa: N818 - it is a control-flow signal, not an error
@@ -122,107 +101,6 @@ def collect(
             return asyncio.run(run())
     finally:
         gc.unfreeze()
-
-
-def load_ruleset(options: ScanOptions) -> RuleSet:
-    from sovaudit.evaluate import load_rules
-
-    return load_rules(
-        options.rule_paths,
-        include_default=options.default_rules,
-        skip=options.skip_rules,
-        profile=options.profile,
-    )
-
-
-class Analyser:
-    """Attribute and evaluate endpoints batch by batch, with one set of datasets and rules.
-
-    Pure given ``network`` (the Cymru / RDAP answers fetched for these endpoints, if any), so the
-    same endpoints give the same findings whether they come in one batch or in many.
-    """
-
-    def __init__(
-        self,
-        options: ScanOptions,
-        *,
-        accepted: Sequence[AcceptedRisk] = (),
-        today: date,
-        ruleset: RuleSet | None = None,
-        network: NetworkAnswers | None = None,
-    ) -> None:
-        from sovaudit.attribute.engine import Attributor
-
-        self.options = options
-        self.accepted = tuple(accepted)
-        self.today = today
-        self.rules = ruleset if ruleset is not None else load_ruleset(options)
-        self.attributor = (
-            Attributor.default(
-                cymru=network.cymru if network else None, rdap=network.rdap if network else None
-            )
-            if options.attribute
-            else None
-        )
-        self.registrars = network.domain_rdap if network else {}
-        self.saw_domain = False
-
-    def run(self, endpoints: Sequence[Endpoint]) -> list[Endpoint]:
-        """``endpoints`` attributed and evaluated, in the same order."""
-        from sovaudit.evaluate import evaluate
-
-        out = list(endpoints)
-        if self.attributor is not None:
-            from sovaudit.attribute.domain import attribute_domain
-
-            attributor, registrars = self.attributor, self.registrars
-            out = [
-                e
-                if e.layer is Layer.DOMAIN and e.status is Status.SKIPPED
-                else attribute_domain(e, rdap=registrars.get(e.host))
-                if e.layer is Layer.DOMAIN
-                else attributor.attribute_endpoint(e)
-                for e in out
-            ]
-            self.saw_domain = self.saw_domain or any(e.layer is Layer.DOMAIN for e in out)
-        # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
-        live = [e for e in out if e.status is not Status.SKIPPED]
-        if not live:
-            return out
-        evaluated = iter(
-            evaluate(
-                live, self.rules, lang=self.options.lang, accepted=self.accepted, now=self.today
-            )
-        )
-        return [next(evaluated) if e.status is not Status.SKIPPED else e for e in out]
-
-    def datasets(self) -> list[Dataset]:
-        """Every dataset the endpoints analysed so far depended on, then the rule packs."""
-        out: list[Dataset] = []
-        if self.attributor is not None:
-            from sovaudit.attribute.domain import default_domain_table
-
-            out.extend(self.attributor.datasets())
-            if self.saw_domain:
-                out.append(default_domain_table().dataset())
-        out.extend(self.rules.datasets())
-        return out
-
-
-def analyse(
-    endpoints: Sequence[Endpoint],
-    options: ScanOptions,
-    *,
-    accepted: Sequence[AcceptedRisk] = (),
-    today: date,
-    ruleset: RuleSet | None = None,
-    network: NetworkAnswers | None = None,
-) -> tuple[list[Endpoint], list[Dataset]]:
-    """Attribute and evaluate collected endpoints (pure given ``network``). Returns datasets."""
-    analyser = Analyser(
-        options, accepted=accepted, today=today, ruleset=ruleset, network=network
-    )
-    return analyser.run(endpoints), analyser.datasets()
 
 
 def scan_header(inventory: Inventory, options: ScanOptions, *, started: datetime) -> Scan:
