@@ -218,7 +218,7 @@ def scan(
     from sovaudit.cli.ci_cmd import parse_severity
     from sovaudit.evidence.baseline import ResolvedFinding, load_scan, mark_against
     from sovaudit.i18n import detect_lang
-    from sovaudit.pipeline.shard import parse_shard, shard_inventory
+    from sovaudit.inventory.shard import parse_shard, shard_inventory
 
     language = _check_lang(lang) if lang else detect_lang()
     # A streamed scan writes reports only when asked: its evidence file is the output.
