@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sovaudit.demo.nameserver import LoopbackNameserver
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import FORMATS, render
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 GOLDEN = Path(__file__).parent / "data" / "golden"

@@ -10,9 +10,9 @@ import pytest
 
 from sovaudit import i18n
 from sovaudit.errors import UserError
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import FORMATS, format_from_path, render, write_reports
 from sovaudit.report.escape import md_code, safe_url, visible
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)

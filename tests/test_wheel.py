@@ -32,7 +32,7 @@ REQUIRED = [
     "sovaudit/attribute/data/providers.yaml",
     "sovaudit/attribute/data/tokens.yaml",
     "sovaudit/report/templates/report.html.j2",
-    "sovaudit/report/schema/evidence.schema.json",
+    "sovaudit/evidence/schema/evidence.schema.json",
     "sovaudit/rules/quebec.yaml",
     "sovaudit/rules/united-states.yaml",
     "sovaudit/demo/inventory.yaml",

@@ -58,8 +58,8 @@ def report(
     Example: sovaudit report out/report.json -o out/report.fr.html --lang fr
     """
     from sovaudit.cli.scan_cmd import output_plan, write_outputs
+    from sovaudit.evidence.read import read_evidence
     from sovaudit.i18n import LANGS, detect_lang
-    from sovaudit.report.jsonout import read_evidence
 
     if lang is not None and lang not in LANGS:
         raise UserError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")

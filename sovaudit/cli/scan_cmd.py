@@ -287,7 +287,7 @@ def scan(
                 if str(stream) != "-":
                     err_console.print(f"wrote {safe(stream)}")
             raise typer.Exit(tally_exit_code(tally, threshold, strict))
-        from sovaudit.report.jsonout import read_evidence
+        from sovaudit.evidence.read import read_evidence
 
         # Reports, baseline marks and history need the whole scan: read it back from the file.
         result = read_evidence(stream)
