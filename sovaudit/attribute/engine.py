@@ -35,7 +35,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, cast
 
 from sovaudit.attribute.netclass import classify
-from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, normalize_name
+from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry
+from sovaudit.collect.names import normalize_name
 from sovaudit.models import (
     Attribution,
     Dataset,

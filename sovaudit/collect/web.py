@@ -45,7 +45,6 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from sovaudit import __version__
-from sovaudit.attribute.registry import compile_glob, normalize_name
 from sovaudit.collect.htmlrefs import (
     PageRef,
     ThirdParty,
@@ -55,6 +54,7 @@ from sovaudit.collect.htmlrefs import (
     third_parties,
     url_host,
 )
+from sovaudit.collect.names import compile_glob, normalize_name
 from sovaudit.errors import DatasetError, SovauditError
 from sovaudit.models import to_jsonable
 
