@@ -31,6 +31,8 @@ REQUIRED = [
     "sovaudit/attribute/data/NOTICE.ip2asn.md",
     "sovaudit/attribute/data/providers.yaml",
     "sovaudit/attribute/data/tokens.yaml",
+    "sovaudit/collect/data/web_signals.yaml",
+    "sovaudit/collect/data/dkim_selectors.yaml",
     "sovaudit/report/templates/report.html.j2",
     "sovaudit/evidence/schema/evidence.schema.json",
     "sovaudit/rules/quebec.yaml",

@@ -285,8 +285,8 @@ def load_web_signals(path: Path) -> WebSignals:
 
 @functools.cache
 def default_web_signals() -> WebSignals:
-    """The signals shipped in ``sovaudit/attribute/data/web_signals.yaml``."""
-    ref = resources.files("sovaudit.attribute") / "data" / "web_signals.yaml"
+    """The signals shipped in ``sovaudit/collect/data/web_signals.yaml``."""
+    ref = resources.files("sovaudit.collect") / "data" / "web_signals.yaml"
     return parse_web_signals(yaml.safe_load(ref.read_text(encoding="utf-8")), str(ref))
 
 
