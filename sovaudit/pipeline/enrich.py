@@ -13,8 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.registry import default_registry
+from sovaudit.collect.asn import cymru_lookup
 from sovaudit.collect.cache import Cache
 from sovaudit.collect.dns import ResolverAddress
+from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
+from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
 from sovaudit.errors import UserError
 from sovaudit.models import Endpoint, Layer
 
@@ -63,16 +68,11 @@ def fetch(
     registrars: bool = False,
 ) -> NetworkAnswers:
     """Ask the network sources named in ``sources`` about the scan's addresses."""
-    from sovaudit.attribute.asntable import AsnTable
-    from sovaudit.attribute.registry import default_registry
-
     addresses = public_addresses(endpoints)
     table = AsnTable.default()
     cymru: dict[str, object] = {}
     sources = tuple(sources)
     if "cymru" in sources and addresses:
-        from sovaudit.collect.asn import cymru_lookup
-
         # Cymru first in the order: ask for everything; after offline: only what it missed.
         first = sources.index("cymru") < sources.index("offline") if "offline" in sources else True
         wanted = addresses if first else [a for a in addresses if table.lookup(a) is None]
@@ -83,8 +83,6 @@ def fetch(
             cymru = {ip: r for ip, r in answers.items() if r is not None}
     rdap: dict[str, object] = {}
     if "rdap" in sources and addresses:
-        from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
-
         registry = default_registry()
 
         def known(ip: str) -> bool:
@@ -100,8 +98,6 @@ def fetch(
             rdap = {ip: r for ip, r in answers_rdap.items() if isinstance(r, RdapResult)}
     domain_rdap: dict[str, Any] = {}
     if registrars:
-        from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
-
         domains = sorted({e.host for e in endpoints if e.layer is Layer.DOMAIN})
         if domains:
             # Errors are kept: the registrar then becomes "unknown" with the reason.
