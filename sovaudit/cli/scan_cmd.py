@@ -34,7 +34,15 @@ from sovaudit.pipeline.options import ScanOptions
 from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
 from sovaudit.pipeline.run import run_scan as run_into
 from sovaudit.pipeline.run import scan as run_scan
-from sovaudit.report import FORMATS, format_from_path, render, write_atomic, write_reports
+from sovaudit.report import (
+    FORMATS,
+    REGISTRY,
+    format_from_path,
+    output_is_directory,
+    render,
+    write_atomic,
+    write_reports,
+)
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -57,16 +65,15 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
         if len(chosen) > 1:
             raise UserError("several --format values need -o DIR")
         return chosen or ["md"], None
-    # A path with no extension that is not an existing file is taken as a directory.
-    is_dir = output.is_dir() or (not output.suffix and not output.exists())
-    if is_dir or len(chosen) > 1:
+    if output_is_directory(output) or len(chosen) > 1:
         return chosen or ["json", "md"], output
     if not chosen:
         fmt = format_from_path(output)
         if fmt is None:
+            names = "/".join(f.suffixes[0] for f in REGISTRY.values())
             raise UserError(
                 f"cannot tell the format of {output} from its extension; "
-                f"use --format ({', '.join(FORMATS)}) or a .md/.html/.json/.csv/.sarif name"
+                f"use --format ({', '.join(FORMATS)}) or a {names} name"
             )
         chosen = [fmt]
     return chosen, output
