@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from sovaudit.errors import LanguageError
+
 LANGS = ("fr", "en")
 DEFAULT_LANG = "en"
 
@@ -453,9 +455,9 @@ STEP_LABELS: dict[str, dict[str, str]] = {
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` if it is a supported report language, else raise ValueError."""
+    """Return ``lang`` if it is a supported report language, else raise LanguageError (exit 2)."""
     if lang not in LANGS:
-        raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(LANGS)}")
+        raise LanguageError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")
     return lang
 
 

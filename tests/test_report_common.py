@@ -93,7 +93,7 @@ def test_errors(tmp_path: Path) -> None:
     a_file.write_text("", encoding="utf-8")
     with pytest.raises(UserError, match="several formats need a directory"):
         write_reports(scan, ["md", "html"], a_file, lang="en", now=NOW)
-    with pytest.raises(ValueError, match="unsupported language 'de'"):
+    with pytest.raises(ValueError, match="unknown language 'de'"):
         render(scan, "md", lang="de", now=NOW)
 
 

@@ -15,7 +15,7 @@ from sovaudit.attribute.registry import default_registry
 from sovaudit.cli.app import app
 from sovaudit.cli.common import error
 from sovaudit.cli.config import CONFIG_META, default_map, load_config
-from sovaudit.errors import SovauditError
+from sovaudit.errors import ExitCode, SovauditError
 from sovaudit.evaluate import load_rules
 
 __all__ = ["CONFIG_META", "app", "main"]
@@ -116,4 +116,4 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         error("interrupted")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)

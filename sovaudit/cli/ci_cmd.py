@@ -11,7 +11,7 @@ from rich.table import Table
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import clean, out_console, safe
-from sovaudit.errors import UserError
+from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import Diff, diff, live, load_scan
 from sovaudit.evidence.history import series
 from sovaudit.models import Severity
@@ -91,7 +91,7 @@ def diff_cmd(
         text = diff_text(d, markdown=fmt == "md")
         typer.echo(clean(text), nl=False)
     if threshold is not None and any(live(f, threshold) for _k, f in d.new):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 @app.command("history")

@@ -15,7 +15,7 @@ from sovaudit.cli.scan_cmd import output_plan, write_outputs
 from sovaudit.errors import EvidenceError, UserError
 from sovaudit.evidence.history import series
 from sovaudit.evidence.read import read_evidence
-from sovaudit.i18n import LANGS, detect_lang
+from sovaudit.i18n import check_lang, detect_lang
 from sovaudit.report import render, write_reports
 
 
@@ -62,9 +62,7 @@ def report(
 
     Example: sovaudit report out/report.json -o out/report.fr.html --lang fr
     """
-    if lang is not None and lang not in LANGS:
-        raise UserError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")
-    language = lang or detect_lang()
+    language = check_lang(lang) if lang is not None else detect_lang()
     formats_, out = output_plan(output, formats)
     if out is not None and out.resolve() == evidence.resolve():
         raise UserError("refusing to overwrite the evidence file itself", path=str(out))

@@ -18,13 +18,13 @@ from sovaudit.cli.app import app
 from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.errors import UserError
+from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
 from sovaudit.evidence.history import HistoryPoint, series
 from sovaudit.evidence.history import append as append_history
 from sovaudit.evidence.read import read_evidence
 from sovaudit.evidence.stream import EvidenceWriter
-from sovaudit.i18n import detect_lang
+from sovaudit.i18n import check_lang, detect_lang
 from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
@@ -225,7 +225,7 @@ def scan(
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
-    language = _check_lang(lang) if lang else detect_lang()
+    language = check_lang(lang) if lang else detect_lang()
     # A streamed scan writes reports only when asked: its evidence file is the output.
     reports_wanted = stream is None or output is not None or bool(formats)
     formats_, out = output_plan(output, formats)
@@ -285,7 +285,7 @@ def scan(
                 f"interrupted: partial evidence in {safe(stream)}; continue with "
                 f"--resume {safe(stream)} --stream NEW.jsonl"
             )
-            raise typer.Exit(130)
+            raise typer.Exit(ExitCode.INTERRUPTED)
         if not reports_wanted and base is None and history is None:
             if not quiet:
                 err_console.print(safe(summary_line(tally)))
@@ -348,7 +348,7 @@ def scan(
             err_console.print(f"wrote {safe(path)}")
     if interrupted:
         error("interrupted: partial evidence written; continue with --resume")
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
 
 
@@ -370,25 +370,25 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
 def exit_code(
     result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
 ) -> int:
-    """0 clean or below threshold; 3 unknown endpoints under --strict; 1 findings at threshold."""
+    """OK clean or below threshold; INCOMPLETE unknowns under --strict; FINDINGS at threshold."""
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
     if code:
         return code
     if new_threshold is not None and any(
         f.status == "new" and live(f, new_threshold) for e in result.endpoints for f in e.findings
     ):
-        return 1
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def tally_exit_code(tally: Tally, threshold: Severity | None, strict: bool) -> int:
     """The exit code of a scan from its tally (see :func:`exit_code`; no baseline)."""
     if strict and tally.by_status[Status.UNKNOWN]:
-        return 3
+        return ExitCode.INCOMPLETE
     worst = tally.worst_live
     if threshold is not None and worst is not None and worst.rank >= threshold.rank:
-        return 1
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _run_streamed(
@@ -476,7 +476,3 @@ def check_probes(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in ("fr", "en"):
-        raise UserError(f"unknown language {lang!r} (valid: fr, en)")
-    return lang

@@ -22,10 +22,11 @@ from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 from typing import Any
 
-from sovaudit.errors import InventoryError, UserError
+from sovaudit.errors import InventoryError
 from sovaudit.evaluate.facts import FACTS, EndpointFacts, FactScope, Reader
 from sovaudit.evaluate.loader import Rule, RuleSet
 from sovaudit.evaluate.operators import Predicate
+from sovaudit.i18n import check_lang
 from sovaudit.models import (
     AcceptedRisk,
     Attribution,
@@ -37,7 +38,6 @@ from sovaudit.models import (
     Status,
 )
 
-LANGS = ("fr", "en")
 _RANK = {s: s.rank for s in Severity}
 # Distinct keys remembered per evaluate call. Rules on unique facts (host, subject...) make every
 # key distinct: past this bound new keys are evaluated without being stored, so memory stays flat.
@@ -360,8 +360,7 @@ def evaluate(
     accepted risk (same rule; same host or any; same organization or any; ``until`` not before
     ``now``) is marked accepted with its reason. Existing findings are replaced.
     """
-    if lang not in LANGS:
-        raise UserError(f"unknown language {lang!r} (use fr or en)")
+    check_lang(lang)
     evaluator = _Evaluator(rules, lang, _live_acceptances(accepted, now))
     # The loop allocates many small objects and creates no reference cycles: pausing the cyclic
     # collector makes large scans markedly faster and changes nothing else.

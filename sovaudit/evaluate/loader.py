@@ -21,11 +21,11 @@ import yaml
 from sovaudit.errors import RuleError
 from sovaudit.evaluate.facts import FACTS, FactScope
 from sovaudit.evaluate.operators import OperatorError, Predicate, compile_leaf
+from sovaudit.i18n import LANGS
 from sovaudit.models import DataClass, Dataset, Layer, Severity
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
-LANGS = ("fr", "en")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 MAX_RULE_ID = 64
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
