@@ -30,6 +30,7 @@ from sovaudit.models import (
     SourceLocation,
     Status,
     Target,
+    internal_errors,
 )
 from sovaudit.pipeline.analyser import Analyser, load_ruleset
 from sovaudit.pipeline.enrich import NetworkAnswers
@@ -158,12 +159,19 @@ class ListSink:
         self.endpoints.extend(endpoints)
 
 
+# Distinct internal errors a tally keeps an example of (a bug repeats on every endpoint).
+MAX_INTERNAL_KINDS = 20
+
+
 @dataclass(slots=True)
 class Tally:
     """What exit codes and the summary line need, counted as endpoints pass (no endpoint kept)."""
 
     by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
     worst_live: Severity | None = None  # the most severe finding not accepted
+    internal: int = 0  # endpoints that met a bug of sovaudit
+    # One example reason per distinct "internal error in <where>: <type>", with its count.
+    internal_kinds: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def endpoints(self) -> int:
@@ -172,11 +180,21 @@ class Tally:
     def add(self, endpoints: Iterable[Endpoint]) -> None:
         for e in endpoints:
             self.by_status[e.status] += 1
+            if e.details and (bugs := internal_errors(e)):
+                self._add_internal(bugs)
             for f in e.findings:
                 if not f.accepted and (
                     self.worst_live is None or f.severity.rank > self.worst_live.rank
                 ):
                     self.worst_live = f.severity
+
+    def _add_internal(self, reasons: list[str]) -> None:
+        self.internal += 1
+        for reason in reasons:
+            kind = ": ".join(reason.split(": ", 2)[:2])
+            example, count = self.internal_kinds.get(kind, (reason, 0))
+            if count or len(self.internal_kinds) < MAX_INTERNAL_KINDS:
+                self.internal_kinds[kind] = (example, count + 1)
 
     @classmethod
     def of(cls, endpoints: Iterable[Endpoint]) -> Tally:
