@@ -94,7 +94,7 @@ def _root(
 
 # Each module registers its commands on `app` when imported.
 from sovaudit.cli import (  # noqa: E402,F401  isort: skip
-    ci_cmd,
+    diff_cmd,
     data_cmd,
     demo_cmd,
     config_cmd,

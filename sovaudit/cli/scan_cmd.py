@@ -15,8 +15,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sovaudit.cli.app import app
-from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
+from sovaudit.cli.diff_cmd import parse_severity
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
