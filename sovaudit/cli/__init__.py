@@ -95,6 +95,7 @@ def _root(
 # Each module registers its commands on `app` when imported.
 from sovaudit.cli import (  # noqa: E402,F401  isort: skip
     diff_cmd,
+    history_cmd,
     data_cmd,
     demo_cmd,
     config_cmd,

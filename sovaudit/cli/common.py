@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from sovaudit.errors import UserError
+from sovaudit.models import Severity
+
 # Control characters (C0, DEL, C1) and escape sequences from DNS or whois text must never reach
 # the terminal: they could rewrite the screen or a CI log.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -59,3 +62,14 @@ FormatsOption = Annotated[
 LangOption = Annotated[
     str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
 ]
+
+
+def parse_severity(value: str | None, option: str) -> Severity | None:
+    """The severity an option names (``never``: None); UserError naming the option if unknown."""
+    if value is None or value == "never":
+        return None
+    try:
+        return Severity(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in Severity)
+        raise UserError(f"{option}: unknown severity {value!r} (valid: {valid}, never)") from None

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import FormatsOption, err_console, safe, warn
-from sovaudit.cli.diff_cmd import parse_severity
+from sovaudit.cli.common import FormatsOption, err_console, parse_severity, safe, warn
 from sovaudit.cli.report_cmd import scan_time
 from sovaudit.cli.scan_cmd import exit_code, output_plan, write_outputs
 from sovaudit.evidence.baseline import load_scan

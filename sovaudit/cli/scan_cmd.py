@@ -15,8 +15,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
-from sovaudit.cli.diff_cmd import parse_severity
+from sovaudit.cli.common import (
+    FormatsOption,
+    LangOption,
+    err_console,
+    error,
+    is_tty,
+    parse_severity,
+    safe,
+    warn,
+)
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
@@ -31,9 +39,8 @@ from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
 from sovaudit.pipeline.analyser import Analyser, load_ruleset
 from sovaudit.pipeline.enrich import check_sources
 from sovaudit.pipeline.options import ScanOptions
-from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
-from sovaudit.pipeline.run import run_scan as run_into
-from sovaudit.pipeline.run import scan as run_scan
+from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, run_scan, scan_header
+from sovaudit.pipeline.run import scan as scan_to_evidence
 from sovaudit.report import (
     FORMATS,
     REGISTRY,
@@ -316,7 +323,7 @@ def scan(
         interrupted = False
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
             try:
-                result = run_scan(
+                result = scan_to_evidence(
                     inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
                 )
             except ScanInterrupted as exc:
@@ -424,8 +431,13 @@ def _run_streamed(
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
     header = scan_header(inv, options, started=now)
-    start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
-    start.saw_domain = any(org.domains for org in inv.organizations)
+    start = Analyser(
+        options,
+        accepted=inv.accepted,
+        today=now.date(),
+        ruleset=ruleset,
+        domains=any(org.domains for org in inv.organizations),
+    )
     header = replace(
         header,
         datasets=tuple(start.datasets()),
@@ -434,7 +446,7 @@ def _run_streamed(
     writer = EvidenceWriter(path, header.to_dict())
     try:
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
-            result = run_into(
+            result = run_scan(
                 inv, options, writer, started=now, on_done=advance, resume=resume, ruleset=ruleset
             )
     except BaseException:
