@@ -333,6 +333,61 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+# The labels of `sovaudit explain` (sovaudit.report.explain); texts may hold str.format fields.
+EXPLAIN_LABELS: dict[str, dict[str, str]] = {
+    "endpoint": {"en": "Endpoint", "fr": "Point d'accès"},
+    "organization": {"en": "Organization", "fr": "Organisme"},
+    "service": {"en": "Service", "fr": "Service"},
+    "layer": {"en": "Layer", "fr": "Couche"},
+    "status": {"en": "Status", "fr": "État"},
+    "reason": {"en": "Reason", "fr": "Raison"},
+    "declared": {"en": "Declared at", "fr": "Déclaré à"},
+    "data_classes": {"en": "Data", "fr": "Données"},
+    "records": {"en": "DNS answers", "fr": "Réponses DNS"},
+    "no_records": {"en": "DNS answers: none recorded", "fr": "Réponses DNS : aucune"},
+    "names": {"en": "Names followed", "fr": "Noms suivis"},
+    "addresses": {"en": "Addresses", "fr": "Adresses"},
+    "attribution": {"en": "Attribution", "fr": "Attribution"},
+    "in_short": {"en": "In short", "fr": "En bref"},
+    "asn": {"en": "Network (ASN)", "fr": "Réseau (ASN)"},
+    "operator": {"en": "Operator", "fr": "Exploitant"},
+    "parent": {"en": "Ultimate parent", "fr": "Société mère ultime"},
+    "jurisdiction": {"en": "Jurisdiction", "fr": "Juridiction"},
+    "operator_jurisdiction": {
+        "en": "Operator's own jurisdiction",
+        "fr": "Juridiction de l'exploitant",
+    },
+    "ownership": {"en": "Ownership", "fr": "Propriété"},
+    "confidence": {"en": "Confidence", "fr": "Confiance"},
+    "flags": {"en": "Flags", "fr": "Indicateurs"},
+    "conflicts": {"en": "Conflicting sources", "fr": "Sources en conflit"},
+    "evidence": {"en": "Evidence", "fr": "Preuves"},
+    "source": {"en": "source", "fr": "source"},
+    "findings": {"en": "Findings", "fr": "Constats"},
+    "no_findings": {"en": "Findings: none", "fr": "Constats : aucun"},
+    "subject": {"en": "About", "fr": "Concerne"},
+    "rationale": {"en": "Why", "fr": "Pourquoi"},
+    "accepted": {"en": "Accepted risk", "fr": "Risque accepté"},
+    "baseline": {"en": "Against the baseline", "fr": "Par rapport à la référence"},
+    "reference": {"en": "Reference", "fr": "Référence"},
+    "rule_source": {"en": "Rule pack", "fr": "Ensemble de règles"},
+    "datasets": {"en": "Datasets used", "fr": "Jeux de données utilisés"},
+    "scan": {"en": "Scan of", "fr": "Analyse du"},
+    "partial": {"en": "(partial scan)", "fr": "(analyse partielle)"},
+    "unknown": {"en": "unknown", "fr": "inconnu"},
+    "not_attributed": {
+        "en": "{subject} ({role}): no operator could be attributed",
+        "fr": "{subject} ({role}) : aucun exploitant n'a pu être attribué",
+    },
+    "story_asn": {"en": "announced by AS{asn}{name}", "fr": "annoncé par l'AS{asn}{name}"},
+    "story_operator": {"en": "operated by {op}", "fr": "exploité par {op}"},
+    "story_parent": {
+        "en": "ultimately controlled by {parent}",
+        "fr": "contrôlé en dernier ressort par {parent}",
+    },
+    "story_law": {"en": "subject to the law of {law}", "fr": "soumis au droit de : {law}"},
+}
+
 # Names of the languages, in each language ("the scan's language (English)").
 LANG_NAMES: dict[str, dict[str, str]] = {
     "en": {"en": "English", "fr": "anglais"},

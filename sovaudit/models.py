@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, cast
 
 from sovaudit.errors import INTERNAL_DETAILS_KEY
 
@@ -160,6 +160,10 @@ class Reference:
     url: str | None = None
 
 
+# A finding's status against a baseline (``--baseline``, ``sovaudit diff``).
+BaselineMark = Literal["new", "unchanged", "resolved"]
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A rule that matched an endpoint, with the attribution evidence that triggered it."""
@@ -173,7 +177,7 @@ class Finding:
     accepted_reason: str | None = None
     subject: str | None = None
     evidence: tuple[EvidenceStep, ...] = ()
-    status: str | None = None  # new | unchanged | resolved, against a baseline
+    status: BaselineMark | None = None  # against a baseline; None without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,7 +456,7 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         accepted_reason=d.get("accepted_reason"),
         subject=d.get("subject"),
         evidence=_tuple(d.get("evidence"), step_from_dict),
-        status=d.get("status"),
+        status=cast("BaselineMark | None", d.get("status")),
     )
 
 

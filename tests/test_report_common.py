@@ -99,7 +99,8 @@ def test_errors(tmp_path: Path) -> None:
 
 def test_every_string_exists_in_both_languages() -> None:
     tables = [i18n.STRINGS, i18n.SEVERITY_LABELS, i18n.DATA_CLASS_PHRASES,
-              i18n.DATA_CLASS_LABELS, i18n.JURISDICTION_LABELS, i18n.STATUS_LABELS]
+              i18n.DATA_CLASS_LABELS, i18n.JURISDICTION_LABELS, i18n.STATUS_LABELS,
+              i18n.EXPLAIN_LABELS]
     for table in tables:
         for key, texts in table.items():
             assert set(texts) == set(i18n.LANGS), key

@@ -23,6 +23,9 @@ operator and ownership chain; a name's pattern matches) in bounded per-instance 
 the per-endpoint parts (the DNS record or "via" step first, a conflict with the name that led to
 the address) on each call. Results are identical with or without the caches
 (tests/test_attribution_cache.py).
+
+The module is large on purpose: the precedence core and its memo caches share one instance's
+state, and splitting it would put the caches and the rules they serve in different places.
 """
 
 from __future__ import annotations
