@@ -52,6 +52,7 @@ from sovaudit.models import (
     EvidenceStep,
     Layer,
     Status,
+    field_copier,
 )
 
 CONF_PATTERN = 0.95
@@ -251,58 +252,14 @@ class _Tail:
     first: Entity
 
 
-def _with_attributions(
-    endpoint: Endpoint, attributions: tuple[Attribution, ...], details: dict[str, Any]
-) -> Endpoint:
-    """``replace(endpoint, attributions=..., details=...)``, without the per-call field walk.
-
-    tests/test_attribution_cache.py checks it against ``replace`` with every field set, so a
-    field added to Endpoint cannot be dropped here unnoticed.
-    """
-    return Endpoint(
-        organization=endpoint.organization,
-        service=endpoint.service,
-        host=endpoint.host,
-        layer=endpoint.layer,
-        data_classes=endpoint.data_classes,
-        status=endpoint.status,
-        reason=endpoint.reason,
-        organization_name=endpoint.organization_name,
-        records=endpoint.records,
-        addresses=endpoint.addresses,
-        names=endpoint.names,
-        attributions=attributions,
-        findings=endpoint.findings,
-        source=endpoint.source,
-        details=details,
-    )
-
-
-def _with_evidence(at: Attribution, evidence: tuple[EvidenceStep, ...]) -> Attribution:
-    """``replace(at, evidence=evidence)`` without dataclasses.replace's per-call field walk.
-
-    Checked against ``replace`` with every field set by tests/test_attribution_cache.py.
-    """
-    return Attribution(
-        subject=at.subject,
-        role=at.role,
-        address=at.address,
-        asn=at.asn,
-        asn_name=at.asn_name,
-        operator=at.operator,
-        operator_name=at.operator_name,
-        category=at.category,
-        ultimate_parent=at.ultimate_parent,
-        jurisdiction=at.jurisdiction,
-        operator_jurisdiction=at.operator_jurisdiction,
-        ownership=at.ownership,
-        confidence=at.confidence,
-        status=at.status,
-        reason=at.reason,
-        flags=at.flags,
-        conflicts=at.conflicts,
-        evidence=evidence,
-    )
+# One positional constructor call each (dataclasses.replace walks the fields on every call);
+# tests/test_attribution_cache.py checks them against replace with every field set.
+_with_attributions: Callable[[Endpoint, tuple[Attribution, ...], dict[str, Any]], Endpoint] = (
+    field_copier(Endpoint, "attributions", "details")
+)
+_with_evidence: Callable[[Attribution, tuple[EvidenceStep, ...]], Attribution] = field_copier(
+    Attribution, "evidence"
+)
 
 
 def _flagging(add: _Add, flag: str) -> _Add:

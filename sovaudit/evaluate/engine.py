@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime
 import gc
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
@@ -36,6 +36,7 @@ from sovaudit.models import (
     Reference,
     Severity,
     Status,
+    field_copier,
 )
 
 _RANK = {s: s.rank for s in Severity}
@@ -230,29 +231,10 @@ def _match(
     return tuple(out) if out else _NO_MATCH
 
 
-# dataclasses.replace costs twice as much as a positional call (it walks the fields at run time).
-# The call below names every field of Endpoint; if the model gains or reorders a field, this check
-# fails at import and the engine falls back to replace, so no field is ever dropped.
-_POSITIONAL_COPY = [(f.name, f.init, f.kw_only) for f in fields(Endpoint)] == [
-    (name, True, False)
-    for name in (
-        "organization", "service", "host", "layer", "data_classes", "status", "reason",
-        "organization_name", "records", "addresses", "names", "attributions", "findings",
-        "source", "details",
-    )
-]
-
-
-def _with_findings(endpoint: Endpoint, findings: tuple[Finding, ...]) -> Endpoint:
-    """A copy of ``endpoint`` with ``findings``."""
-    if not _POSITIONAL_COPY:
-        return replace(endpoint, findings=findings)
-    e = endpoint
-    return Endpoint(
-        e.organization, e.service, e.host, e.layer, e.data_classes, e.status, e.reason,
-        e.organization_name, e.records, e.addresses, e.names, e.attributions, findings,
-        e.source, e.details,
-    )
+# One positional constructor call (dataclasses.replace walks the fields on every call).
+_with_findings: Callable[[Endpoint, tuple[Finding, ...]], Endpoint] = field_copier(
+    Endpoint, "findings"
+)
 
 
 # Findings are built with the ordinary constructor: storing through slot descriptors would be
