@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from sovaudit.attribute.registry import (
     CATEGORIES,
-    compile_glob,
     default_registry,
     normalize_org,
     parse_registry,
 )
+from sovaudit.collect.names import compile_glob
 from sovaudit.errors import DatasetError
 
 REG = default_registry()

@@ -28,7 +28,8 @@ from sovaudit.collect.dns import (
 from sovaudit.collect.endpoints import collect_target
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.models import DataClass, Endpoint, Layer, Status, Target, to_jsonable
-from sovaudit.pipeline import ScanOptions, collect
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import collect
 
 HOSTS = 1000
 ZONE = "big.test."
