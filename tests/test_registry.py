@@ -161,14 +161,13 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
     assert REG.by_asn(22612) is REG.operators["namecheap"]
 
 
-_ENTITY_KEYS = {
-    "id", "name", "country", "ownership", "parent", "listed", "source", "reviewed", "unverified",
-    "note",
-}
-_OPERATOR_KEYS = {
-    "id", "name", "category", "parent", "asns", "patterns", "spf_includes", "org_names", "source",
-    "reviewed", "unverified", "note",
-}
+_ENTITY_KEYS = frozenset(
+    "id name country ownership parent listed source reviewed unverified note".split()
+)
+_OPERATOR_KEYS = frozenset(
+    "id name category parent asns patterns spf_includes org_names source reviewed unverified "
+    "note".split()
+)
 
 
 def test_every_registry_mapping_has_only_known_keys() -> None:
