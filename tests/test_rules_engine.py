@@ -121,7 +121,7 @@ def test_azure_health_endpoint_is_cloud_act_critical_with_references() -> None:
     assert finding.evidence[:4] == AZURE.evidence
     assert finding.evidence[-1] == EvidenceStep("rule", "US-CLOUD-ACT-HOSTING",
                                                 "rules/united-states.yaml")
-    # A Canadian subsidiary does not shield: these follow from the US parent.
+    # The US parent's control can reach a Canadian subsidiary: these follow from the parent.
     assert {"US-SUBSIDIARY-NO-SHIELD", "QC-LAW25-FOREIGN-LAW", "QC-HEALTH-INFO",
             "SOV-FOREIGN-OWNERSHIP"} <= set(by_id)
     assert "SOV-PUBLIC-INFRA" not in by_id and "UNKNOWN-OPERATOR" not in by_id

@@ -175,10 +175,10 @@ def test_overstatement_check_catches_the_old_wording() -> None:
         ("US-CLOUD-ACT-HOSTING", "can be compelled", "peut être contraint"),
         ("US-CLOUD-ACT-MAIL", "can be compelled", "peut être contraint"),
         ("US-SUBSIDIARY-NO-SHIELD", "can reach", "peut atteindre"),
-        ("US-FISA702-CDN-TLS", "may cover", "peut les viser"),
-        ("NO-COMITY-CANADA", "What remains arguable", "Ce qui reste défendable"),
+        ("US-FISA702-CDN-TLS", "may cover", "peut viser"),
+        ("NO-COMITY-CANADA", "What remains arguable", "Reste défendable"),
         ("QC-LAW25-FOREIGN-LAW", "s. 63.5", "art. 63.5"),
-        ("QC-HEALTH-INFO", "section 78", "article 78"),
+        ("QC-HEALTH-INFO", "section 78", "art. 78"),
         ("US-NSL-METADATA", "toll billing records", "facturation"),
     ],
 )
