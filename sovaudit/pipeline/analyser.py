@@ -59,8 +59,11 @@ class Analyser:
         self.saw_domain = domains
 
     def run(self, endpoints: Sequence[Endpoint]) -> list[Endpoint]:
-        """``endpoints`` attributed and evaluated, in the same order."""
+        """``endpoints`` attributed and evaluated, in the same order.
 
+        A bug met on one endpoint (an exception in attribution or in the rules) makes that
+        endpoint ``unknown`` with an ``internal error in ...`` reason; the others go on.
+        """
         out = list(endpoints)
         if self.internal:
             out = [self._network_errors(e) for e in out]
