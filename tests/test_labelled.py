@@ -53,9 +53,14 @@ def _score(rows: list[dict[str, Any]], att: Attributor, label: str) -> None:
         got_jur = at.jurisdiction if at is not None else None
         want_op, want_jur = row.get("operator"), row.get("jurisdiction")
         confusion[(str(want_jur), str(got_jur))] += 1
+        key = row.get("ip") or row.get("asn") or row.get("name")
         if (got_op, got_jur) != (want_op, want_jur):
-            key = row.get("ip") or row.get("asn") or row.get("name")
             wrong.append(f"{key}: expected {want_op}/{want_jur}, got {got_op}/{got_jur}")
+        elif "parent" in row and got_op is not None:
+            # The ultimate parent of the ownership chain, where the row names it.
+            got_parent = att.registry.ultimate_parent(got_op).id
+            if got_parent != row["parent"]:
+                wrong.append(f"{key}: expected parent {row['parent']}, got {got_parent}")
     total = len(rows)
     accuracy = (total - len(wrong)) / total
     print(f"\n{label}: {total - len(wrong)}/{total} correct, accuracy {accuracy:.3f}")
