@@ -618,9 +618,9 @@ def test_custom_table_is_used_when_given() -> None:
 def test_domain_endpoints_fit_the_evidence_schema_and_every_report_format() -> None:
     import jsonschema
 
+    from sovaudit.evidence.read import evidence_schema
     from sovaudit.models import Scan
     from sovaudit.report import render
-    from sovaudit.report.jsonout import evidence_schema
 
     godaddy = {"registrar_name": "GoDaddy.com, LLC", "registrar_iana_id": "146", "source_url": "u"}
     endpoints = evaluate(

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import (
     DataClass,
     Endpoint,
@@ -20,7 +21,6 @@ from sovaudit.models import (
     Status,
     to_jsonable,
 )
-from sovaudit.report.jsonout import read_evidence
 
 EVIDENCE = sorted((Path(__file__).parent / "data" / "evidence").glob("*.json"))
 

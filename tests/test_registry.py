@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from sovaudit.attribute.registry import (
     CATEGORIES,
-    compile_glob,
     default_registry,
     normalize_org,
     parse_registry,
 )
+from sovaudit.collect.names import compile_glob
 from sovaudit.errors import DatasetError
 
 REG = default_registry()
@@ -137,7 +137,7 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
         "proofpoint": ("US", "US"),
         "cologix-canada": ("US", "CA"),
         "ovhcloud": ("FR", "FR"),
-        "ovhcloud-us": ("US", "US"),
+        "ovhcloud-us": ("FR", "US"),  # a subsidiary of OVH Groupe
         "hetzner": ("DE", "DE"),
         "scaleway": ("FR", "FR"),
         "scaleway-us": ("FR", "US"),
@@ -155,6 +155,9 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
         "mailgun": ("SE", "US"),
         "atlassian": ("US", "US"),
         "leaseweb-canada": ("NL", "CA"),
+        "beanfield": ("US", "CA"),  # DigitalBridge since 2019
+        "estruxture": ("CA", "CA"),  # Fengate since 2024
+        "zayo": ("US", "US"),
     }
     for op_id, (top, own) in expected.items():
         chain = REG.chain(op_id)
@@ -165,6 +168,40 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
     assert REG.by_asn(376) is REG.operators["risq"]
     assert REG.by_asn(577) is REG.operators["bell-canada"]
     assert REG.by_asn(8075) is REG.operators["microsoft-azure"]
+    assert REG.ultimate_parent("estruxture").id == "fengate"
+    assert REG.ultimate_parent("beanfield").id == "digitalbridge"
+    assert REG.by_asn(22616) is REG.operators["zscaler"]
+    assert REG.by_asn(44273) is REG.operators["godaddy"]
+    assert REG.by_asn(22612) is REG.operators["namecheap"]
+
+
+_ENTITY_KEYS = frozenset(
+    "id name country ownership parent listed source reviewed unverified note".split()
+)
+_OPERATOR_KEYS = frozenset(
+    "id name category parent asns patterns spf_includes org_names source reviewed unverified "
+    "note".split()
+)
+
+
+def test_every_registry_mapping_has_only_known_keys() -> None:
+    # An unquoted comma in a flow mapping ("name: Equinix, Inc.") silently yields the name
+    # "Equinix" plus a stray "Inc." key: the loader ignores unknown keys, this test does not.
+    from importlib import resources
+
+    import yaml
+
+    data = resources.files("sovaudit.attribute") / "data"
+    files = [data / "providers.yaml"]
+    parts = data / "providers.d"
+    if parts.is_dir():
+        files += sorted((f for f in parts.iterdir() if f.name.endswith(".yaml")), key=str)
+    for f in files:
+        doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        for ent in doc.get("entities") or []:
+            assert set(ent) <= _ENTITY_KEYS, (f.name, ent.get("id"), set(ent) - _ENTITY_KEYS)
+        for op in doc.get("operators") or []:
+            assert set(op) <= _OPERATOR_KEYS, (f.name, op.get("id"), set(op) - _OPERATOR_KEYS)
 
 
 @pytest.mark.skipif(

@@ -15,17 +15,34 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sovaudit.cli.app import app
+from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
-from sovaudit.history import HistoryPoint, series
-from sovaudit.history import append as append_history
+from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
+from sovaudit.evidence.history import HistoryPoint, series
+from sovaudit.evidence.history import append as append_history
+from sovaudit.evidence.read import read_evidence
+from sovaudit.evidence.stream import EvidenceWriter
+from sovaudit.i18n import detect_lang
 from sovaudit.inventory import Inventory, load_inventory
+from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
-from sovaudit.pipeline import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
-from sovaudit.pipeline import run_scan as run_into
-from sovaudit.pipeline import scan as run_scan
+from sovaudit.pipeline.analyser import Analyser, load_ruleset
+from sovaudit.pipeline.enrich import check_sources
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
+from sovaudit.pipeline.run import run_scan as run_into
+from sovaudit.pipeline.run import scan as run_scan
+from sovaudit.report import (
+    FORMATS,
+    REGISTRY,
+    format_from_path,
+    output_is_directory,
+    render,
+    write_atomic,
+    write_reports,
+)
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -40,8 +57,6 @@ def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
 
 def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[str], Path | None]:
     """Which formats to write where: a file (format from its extension), a directory, or stdout."""
-    from sovaudit.report import FORMATS, format_from_path
-
     chosen = list(dict.fromkeys(formats or []))
     for name in chosen:
         if name not in FORMATS:
@@ -50,16 +65,15 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
         if len(chosen) > 1:
             raise UserError("several --format values need -o DIR")
         return chosen or ["md"], None
-    # A path with no extension that is not an existing file is taken as a directory.
-    is_dir = output.is_dir() or (not output.suffix and not output.exists())
-    if is_dir or len(chosen) > 1:
+    if output_is_directory(output) or len(chosen) > 1:
         return chosen or ["json", "md"], output
     if not chosen:
         fmt = format_from_path(output)
         if fmt is None:
+            names = "/".join(f.suffixes[0] for f in REGISTRY.values())
             raise UserError(
                 f"cannot tell the format of {output} from its extension; "
-                f"use --format ({', '.join(FORMATS)}) or a .md/.html/.json/.csv/.sarif name"
+                f"use --format ({', '.join(FORMATS)}) or a {names} name"
             )
         chosen = [fmt]
     return chosen, output
@@ -76,8 +90,6 @@ def write_outputs(
     history: Sequence[HistoryPoint] | None = None,
 ) -> list[Path]:
     """Write the reports; with no ``-o``, the single format goes to stdout."""
-    from sovaudit.report import render, write_reports
-
     if output is None:
         sys.stdout.write(render(scan, formats[0], lang=lang, now=now, history=history))
         sys.stdout.flush()
@@ -229,11 +241,6 @@ def scan(
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
-    from sovaudit.baseline import ResolvedFinding, load_scan, mark_against
-    from sovaudit.cli.ci_cmd import parse_severity
-    from sovaudit.i18n import detect_lang
-    from sovaudit.shard import parse_shard, shard_inventory
-
     language = _check_lang(lang) if lang else detect_lang()
     # A streamed scan writes reports only when asked: its evidence file is the output.
     reports_wanted = stream is None or output is not None or bool(formats)
@@ -302,8 +309,6 @@ def scan(
                 if str(stream) != "-":
                     err_console.print(f"wrote {safe(stream)}")
             raise typer.Exit(tally_exit_code(tally, threshold, strict))
-        from sovaudit.report.jsonout import read_evidence
-
         # Reports, baseline marks and history need the whole scan: read it back from the file.
         result = read_evidence(stream)
         interrupted = False
@@ -371,8 +376,6 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
 
     ``--resume`` reads JSON only: an interrupted ``-o report.html`` must not lose the work done.
     """
-    from sovaudit.report import render, write_atomic
-
     report = written[0] if written else out
     path = (
         out / "report.partial.json"
@@ -388,8 +391,6 @@ def exit_code(
 ) -> int:
     """0 clean or below threshold; 3 unknown endpoints or internal errors under --strict; 1
     findings at threshold."""
-    from sovaudit.baseline import live
-
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
     if code:
         return code
@@ -422,9 +423,6 @@ def _run_streamed(
     shard: str | None,
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
-    from sovaudit.pipeline import Analyser, scan_header
-    from sovaudit.stream import EvidenceWriter
-
     header = scan_header(inv, options, started=now)
     start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
     start.saw_domain = any(org.domains for org in inv.organizations)

@@ -40,6 +40,7 @@ from yaml.events import (
 )
 
 from sovaudit.errors import InventoryError
+from sovaudit.evaluate.loader import PROFILES
 from sovaudit.models import (
     INVENTORY_LAYERS,
     AcceptedRisk,
@@ -583,8 +584,6 @@ class _YamlInventory:
             raise self.fail(orgs_node, f"more than {MAX_ORGANIZATIONS} organizations")
         profile = self.scalar(top["profile"], "profile") if "profile" in top else None
         if profile is not None:
-            from sovaudit.evaluate.loader import PROFILES
-
             if profile not in PROFILES:
                 valid = ", ".join(sorted(PROFILES))
                 raise self.fail(top["profile"], f"unknown profile {profile!r} (valid: {valid})")
