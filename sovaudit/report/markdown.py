@@ -11,6 +11,7 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 
 from __future__ import annotations
 
+from sovaudit.attribute.engine import LEVEL_TITLE, level_label
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
@@ -42,6 +43,7 @@ from sovaudit.report.summary import (
     iso,
     split_control,
     uses_ip_asn_table,
+    weak_jurisdiction_text,
     web_summary,
 )
 
@@ -135,7 +137,11 @@ def _findings_table(view: ReportView, lang: str) -> list[str]:
         if a is not None:
             operator = md_text(a.operator_name or a.operator or "") or DASH
             parent = md_text(a.ultimate_parent or "") or DASH
-            jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
+            weak = weak_jurisdiction_text(a, lang)
+            if weak is not None:  # registration country only: never shown as a jurisdiction
+                jur = f"_{md_text(weak)}_"
+            else:
+                jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
         else:
             operator, parent, jur = DASH, DASH, _jurisdictions(e, lang)
         out.append(_row(
@@ -278,6 +284,8 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         fired = ", ".join(_fired(f, lang) for f in c.findings)
         lines.append(f"  - {t('triggered', lang)}: {fired}")
     if a is not None:
+        # Which of the three levels the answer comes from: chain, country only, or nothing.
+        lines.append(f"  - {LEVEL_TITLE[lang]}: {md_text(level_label(a, lang))}")
         if a.reason:
             lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
         if a.flags:
