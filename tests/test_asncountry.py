@@ -218,3 +218,66 @@ def test_corrupt_table_is_a_dataset_error(tmp_path: Path) -> None:
         AsnCountryTable.from_files(tmp_path).load()
     with pytest.raises(DatasetError, match="missing"):
         AsnCountryTable.from_files(tmp_path / "nowhere")
+
+
+# -- levels in lookup and explain -------------------------------------------------------------
+
+
+def _unlisted_address() -> tuple[str, int, str]:
+    """An address of the embedded table whose ASN the shipped registry neither lists nor names.
+
+    Chosen at run time so the test keeps working as the registry grows.
+    """
+    import ipaddress
+
+    from sovaudit.attribute.registry import default_registry
+
+    table = AsnTable.from_files(package_data_dir())
+    countries = AsnCountryTable.from_files(package_data_dir())
+    registry = default_registry()
+    fam = table._family(4)
+    for start, asn in zip(fam.starts, fam.asns, strict=True):
+        name = table.name_of(asn) or ""
+        hit = countries.country_of(asn)
+        if (
+            hit is not None
+            and hit.country not in ("US", "CA")
+            and registry.by_asn(asn) is None
+            and registry.match_sibling(name, asn) is None
+        ):
+            return str(ipaddress.ip_address(start + 1)), asn, hit.country
+    raise AssertionError("no unlisted address in the table")
+
+
+def test_lookup_says_which_level_an_answer_comes_from() -> None:
+    from sovaudit.cli.app import app as cli_app
+
+    ip, asn, country = _unlisted_address()
+    runner = CliRunner()
+    result = runner.invoke(cli_app, ["lookup", ip, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["levels"] == ["country"]
+    (at,) = payload["attributions"]
+    assert at["jurisdiction"] == country and at["asn"] == asn and at["confidence"] == 0.3
+    assert {"weak", "country-only"} <= set(at["flags"])
+    assert "ip-location-db/asn-country" in {d["name"] for d in payload["datasets"]}
+    en = runner.invoke(cli_app, ["lookup", ip, "--lang", "en"])
+    assert "Level" in en.output and f"registered in {country};" in en.output
+    fr = runner.invoke(cli_app, ["lookup", ip, "--lang", "fr"])
+    assert "Niveau" in fr.output and f"enregistré en {country}" in fr.output
+    chain = runner.invoke(cli_app, ["lookup", "AS8075", "--json"])
+    assert json.loads(chain.stdout)["levels"] == ["chain"]
+    nothing = runner.invoke(cli_app, ["lookup", "AS64512", "--json"])
+    assert json.loads(nothing.stdout)["levels"] == ["none"]
+
+
+def test_explain_tells_a_weak_answer_apart() -> None:
+    from sovaudit.explain import explain_attribution, story
+
+    ip, _asn, country = _unlisted_address()
+    at = Attributor.default().attribute_address(ip)
+    assert f"registered in {country}; owner not in the registry" in story(at, lang="en")
+    assert "propriétaire absent du registre" in story(at, lang="fr")
+    lines = explain_attribution(at, "1", lang="fr")
+    assert any(line.label == "Niveau" and "pays seulement" in line.value for line in lines)
