@@ -78,18 +78,54 @@ def dataset_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def coverage_row(live: bool) -> dict[str, Any] | None:
+    """The coverage figures: committed (data/coverage.json) or, with ``live``, recomputed."""
+    from sovaudit.attribute.coverage import RANKING_FILE, compute_coverage, load_committed
+
+    if live:
+        from sovaudit.attribute.registry import default_registry
+
+        figures: dict[str, Any] | None = compute_coverage(
+            AsnTable.default(),
+            AsnCountryTable.default(),
+            default_registry(),
+            ranking=package_data_dir() / RANKING_FILE,
+        )
+        origin = "computed"
+    else:
+        figures = load_committed(package_data_dir())
+        origin = "package"
+    if figures is None:
+        return None
+    return {"kind": "coverage", "origin": origin, **figures}
+
+
 @data_app.command("info")
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    coverage: Annotated[
+        bool,
+        typer.Option(
+            "--coverage",
+            help="Recompute the coverage figures from the tables in use (a few seconds) "
+            "instead of showing the committed ones.",
+        ),
+    ] = False,
 ) -> None:
-    """Print the datasets in use: name, version, date, source, licence, rows, file.
+    """Print the datasets in use (name, version, date, source, licence, rows, file) and coverage.
+
+    Coverage: the share of announced address space and ASNs answered with an operator's
+    ownership chain, a country of registration only, or nothing; and of verified registry facts.
 
     Example: sovaudit data info --json
     """
+    from sovaudit.attribute.coverage import coverage_lines
+
     rows = dataset_rows()
+    cov = coverage_row(coverage)
     if as_json:
         # Plain print: JSON must reach stdout byte for byte, without Rich wrapping.
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(rows + ([cov] if cov else []), indent=2, ensure_ascii=False))
         return
     # One field per line: sources and paths are too long for a column each in 80 characters.
     for row in rows:
@@ -104,6 +140,18 @@ def info(
         else:
             table.add_row("rows", f"{counts['ipv4']} IPv4 + {counts['ipv6']} IPv6")
         table.add_row("file", safe(f"{row['file']} ({row['origin']})"))
+        out_console.print(table)
+    if cov is not None:
+        table = Table(title="Coverage / Couverture", show_header=False)
+        table.add_column("figure", overflow="fold")
+        for line in coverage_lines(cov):
+            table.add_row(safe(line))
+        source = (
+            "recomputed from the tables in use"
+            if cov["origin"] == "computed"
+            else f"committed, from: {cov['command']} (sovaudit data info --coverage recomputes)"
+        )
+        table.add_row(safe(source))
         out_console.print(table)
 
 
