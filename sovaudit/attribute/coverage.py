@@ -118,7 +118,7 @@ def _facts(registry: Registry) -> dict[str, Any]:
     operators = list(registry.operators.values())
     ent_ok = sum(1 for e in entities if not e.unverified)
     op_ok = sum(1 for o in operators if not o.unverified)
-    dated = sum(1 for e in (*entities, *operators) if e.verified)
+    dated = sum(1 for e in entities if e.verified) + sum(1 for o in operators if o.verified)
     total = len(entities) + len(operators)
     return {
         "entities": len(entities),
