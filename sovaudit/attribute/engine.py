@@ -1155,13 +1155,20 @@ class Attributor:
         draft.evidence.append(
             EvidenceStep("registration-country", f"{code}{where}", source)
         )
-        return replace(
-            self._unknown(
-                draft, reason_text("country-only", asn=fact.asn, asn_name=name, country=code)
-            ),
+        return Attribution(
+            subject=draft.subject,
+            role=draft.role,
+            address=draft.address,
+            asn=draft.asn,
+            asn_name=draft.asn_name,
             operator_name=fact.name,
             jurisdiction=code,
             confidence=CONF_COUNTRY,
+            status=Status.UNKNOWN,
+            reason=reason_text("country-only", asn=fact.asn, asn_name=name, country=code),
+            flags=tuple(draft.flags),
+            conflicts=tuple(draft.conflicts),
+            evidence=tuple(draft.evidence),
         )
 
     def _fallback_unlisted_asn(self, ip: str, fact: _AsnFact, draft: _Draft) -> Attribution:

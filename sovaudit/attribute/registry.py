@@ -194,6 +194,9 @@ def normalize_org(name: str) -> str:
     return " ".join(w for w in words if w and w not in _LEGAL_FORMS)
 
 
+_NO_HIT: Any = object()
+
+
 def _is_date(text: str) -> bool:
     try:
         date.fromisoformat(text)
@@ -248,6 +251,7 @@ class Registry:
                 )
         self._check_entities()
         self._siblings: dict[str, SiblingMatch] | None = None
+        self._sibling_memo: dict[str, Any] = {}
         self.ambiguous_names: dict[str, tuple[str, ...]] = {}
 
     def _add_operator(self, op: Operator) -> None:
@@ -497,10 +501,14 @@ class Registry:
         Full-name equality only (never a substring), so "Amazon Web Services Look-alike LLC"
         is not Amazon. ``asn``, when given, must not be one the operator excludes.
         """
-        key = normalize_org(as_name)
-        if not key:
-            return None
-        hit = self._sibling_index().get(key)
+        hit = self._sibling_memo.get(as_name, _NO_HIT)
+        if hit is _NO_HIT:
+            # Memoised per name (an AS name recurs for every address of its ranges); bounded.
+            key = normalize_org(as_name)
+            hit = self._sibling_index().get(key) if key else None
+            if len(self._sibling_memo) >= 131_072:
+                self._sibling_memo.clear()
+            self._sibling_memo[as_name] = hit
         if hit is None:
             return None
         if asn is not None and any(asn == ex for ex, _ in hit.operator.exclude_asns):
