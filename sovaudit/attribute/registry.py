@@ -511,9 +511,10 @@ class Registry:
             self._sibling_memo[as_name] = hit
         if hit is None:
             return None
-        if asn is not None and any(asn == ex for ex, _ in hit.operator.exclude_asns):
+        found: SiblingMatch = hit
+        if asn is not None and any(asn == ex for ex, _ in found.operator.exclude_asns):
             return None
-        return hit
+        return found
 
 
 # -- loading -------------------------------------------------------------------------------
