@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sovaudit import __version__
+from sovaudit.attribute.domain import attribute_domain
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
 from sovaudit.collect.endpoints import collect_all, relaxed_gc
 from sovaudit.enrich import NetworkAnswers
 from sovaudit.enrich import fetch as fetch_network
-from sovaudit.errors import ResolverError
+from sovaudit.errors import ResolverError, internal_reason
+from sovaudit.evaluate import evaluate
 from sovaudit.inventory import Inventory
 from sovaudit.models import (
     AcceptedRisk,
@@ -32,6 +34,8 @@ from sovaudit.models import (
     SourceLocation,
     Status,
     Target,
+    internal_errors,
+    with_internal_error,
 )
 
 if TYPE_CHECKING:
@@ -165,36 +169,60 @@ class Analyser:
             else None
         )
         self.registrars = network.domain_rdap if network else {}
+        self.internal = network.internal if network else {}
         self.saw_domain = False
 
     def run(self, endpoints: Sequence[Endpoint]) -> list[Endpoint]:
         """``endpoints`` attributed and evaluated, in the same order."""
-        from sovaudit.evaluate import evaluate
 
         out = list(endpoints)
+        if self.internal:
+            out = [self._network_errors(e) for e in out]
         if self.attributor is not None:
-            from sovaudit.attribute.domain import attribute_domain
-
-            attributor, registrars = self.attributor, self.registrars
-            out = [
-                e
-                if e.layer is Layer.DOMAIN and e.status is Status.SKIPPED
-                else attribute_domain(e, rdap=registrars.get(e.host))
-                if e.layer is Layer.DOMAIN
-                else attributor.attribute_endpoint(e)
-                for e in out
-            ]
+            out = [self._attribute(e) for e in out]
             self.saw_domain = self.saw_domain or any(e.layer is Layer.DOMAIN for e in out)
         # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
         live = [e for e in out if e.status is not Status.SKIPPED]
         if not live:
             return out
-        evaluated = iter(
-            evaluate(
-                live, self.rules, lang=self.options.lang, accepted=self.accepted, now=self.today
-            )
-        )
+        evaluated = iter(self._evaluate(live))
         return [next(evaluated) if e.status is not Status.SKIPPED else e for e in out]
+
+    def _network_errors(self, endpoint: Endpoint) -> Endpoint:
+        """List the network lookups (Cymru, RDAP) of this endpoint that hit a bug."""
+        for key in (endpoint.host, *endpoint.addresses):
+            reason = self.internal.get(key)
+            if reason is not None:
+                endpoint = with_internal_error(endpoint, reason, unknown=False)
+        return endpoint
+
+    def _attribute(self, endpoint: Endpoint) -> Endpoint:
+        assert self.attributor is not None
+        try:
+            if endpoint.layer is Layer.DOMAIN:
+                if endpoint.status is Status.SKIPPED:
+                    return endpoint
+                return attribute_domain(endpoint, rdap=self.registrars.get(endpoint.host))
+            return self.attributor.attribute_endpoint(endpoint)
+        except Exception as exc:  # attribution is pure code over collected data: a bug
+            return with_internal_error(endpoint, internal_reason(exc), unknown=True)
+
+    def _evaluate(self, live: list[Endpoint]) -> list[Endpoint]:
+        def run(batch: list[Endpoint]) -> list[Endpoint]:
+            return evaluate(
+                batch, self.rules, lang=self.options.lang, accepted=self.accepted, now=self.today
+            )
+
+        try:
+            return run(live)
+        except Exception:  # rules are pure code over the endpoints: find the endpoint(s) hit
+            out: list[Endpoint] = []
+            for endpoint in live:
+                try:
+                    out.extend(run([endpoint]))
+                except Exception as exc:
+                    out.append(with_internal_error(endpoint, internal_reason(exc), unknown=True))
+            return out
 
     def datasets(self) -> list[Dataset]:
         """Every dataset the endpoints analysed so far depended on, then the rule packs."""
@@ -278,12 +306,19 @@ class ListSink:
         self.endpoints.extend(endpoints)
 
 
+# Distinct internal errors a tally keeps an example of (a bug repeats on every endpoint).
+MAX_INTERNAL_KINDS = 20
+
+
 @dataclass(slots=True)
 class Tally:
     """What exit codes and the summary line need, counted as endpoints pass (no endpoint kept)."""
 
     by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
     worst_live: Severity | None = None  # the most severe finding not accepted
+    internal: int = 0  # endpoints that met a bug of sovaudit
+    # One example reason per distinct "internal error in <where>: <type>", with its count.
+    internal_kinds: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def endpoints(self) -> int:
@@ -292,11 +327,21 @@ class Tally:
     def add(self, endpoints: Iterable[Endpoint]) -> None:
         for e in endpoints:
             self.by_status[e.status] += 1
+            if e.details and (bugs := internal_errors(e)):
+                self._add_internal(bugs)
             for f in e.findings:
                 if not f.accepted and (
                     self.worst_live is None or f.severity.rank > self.worst_live.rank
                 ):
                     self.worst_live = f.severity
+
+    def _add_internal(self, reasons: list[str]) -> None:
+        self.internal += 1
+        for reason in reasons:
+            kind = ": ".join(reason.split(": ", 2)[:2])
+            example, count = self.internal_kinds.get(kind, (reason, 0))
+            if count or len(self.internal_kinds) < MAX_INTERNAL_KINDS:
+                self.internal_kinds[kind] = (example, count + 1)
 
     @classmethod
     def of(cls, endpoints: Iterable[Endpoint]) -> Tally:

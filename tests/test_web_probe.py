@@ -248,6 +248,7 @@ def test_landing_page_third_parties_cdn_headers_and_tls(server: Server) -> None:
     assert set(by_host) == {
         "cdn.thirdparty.test",
         "fonts.googleapis.com",
+        "www.googletagmanager.com",
         "frames.thirdparty.test",
         "img.thirdparty.test",
         "login.microsoftonline.com",

@@ -96,10 +96,23 @@ def write_outputs(
 def summary_line(result: Scan | Tally) -> str:
     tally = result if isinstance(result, Tally) else Tally.of(result.endpoints)
     counts = tally.by_status
-    return (
+    line = (
         f"{tally.endpoints} endpoints: {counts[Status.OK]} ok, "
         f"{counts[Status.UNKNOWN]} unknown, {counts[Status.SKIPPED]} skipped"
     )
+    return f"{line}, {tally.internal} with internal errors" if tally.internal else line
+
+
+def report_internal_errors(tally: Tally) -> None:
+    """Print each distinct internal error once on standard error, asking for a bug report.
+
+    Printed even with ``--quiet``: a bug must never pass for a network failure or a clean scan.
+    """
+    for example, count in tally.internal_kinds.values():
+        error(
+            f"{example} ({count} endpoint(s)): this is a bug in sovaudit, not a network "
+            "failure; please report it with `sovaudit --version` and the command you ran"
+        )
 
 
 @app.command()
@@ -160,7 +173,10 @@ def scan(
         typer.Option(help="Exit 1 when a NEW finding (vs --baseline) is at or above this."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 3 when any endpoint is unknown.")
+        bool,
+        typer.Option(
+            "--strict", help="Exit 3 when any endpoint is unknown or met an internal error."
+        ),
     ] = False,
     resume: Annotated[
         Path | None,
@@ -279,6 +295,7 @@ def scan(
                 f"--resume {safe(stream)} --stream NEW.jsonl"
             )
             raise typer.Exit(130)
+        report_internal_errors(tally)
         if not reports_wanted and base is None and history is None:
             if not quiet:
                 err_console.print(safe(summary_line(tally)))
@@ -334,6 +351,8 @@ def scan(
     )
     if interrupted and out is not None and "json" not in formats_:
         written.append(_write_partial_evidence(result, out, written))
+    if stream is None:
+        report_internal_errors(Tally.of(result.endpoints))
     if not quiet:
         err_console.print(safe(summary_line(result)))
         if base is not None:
@@ -367,7 +386,8 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
 def exit_code(
     result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
 ) -> int:
-    """0 clean or below threshold; 3 unknown endpoints under --strict; 1 findings at threshold."""
+    """0 clean or below threshold; 3 unknown endpoints or internal errors under --strict; 1
+    findings at threshold."""
     from sovaudit.baseline import live
 
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
@@ -382,7 +402,7 @@ def exit_code(
 
 def tally_exit_code(tally: Tally, threshold: Severity | None, strict: bool) -> int:
     """The exit code of a scan from its tally (see :func:`exit_code`; no baseline)."""
-    if strict and tally.by_status[Status.UNKNOWN]:
+    if strict and (tally.by_status[Status.UNKNOWN] or tally.internal):
         return 3
     worst = tally.worst_live
     if threshold is not None and worst is not None and worst.rank >= threshold.rank:

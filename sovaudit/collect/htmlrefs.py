@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -172,16 +173,18 @@ def extract_refs(
     raises on malformed markup.
     """
     collector = _RefCollector(limit)
+    # The stubs' ParserTarget protocol lists start_ns/end_ns, which this target must not have.
+    target = cast(Any, collector)
     try:
         parser = etree.HTMLParser(
-            target=collector,
+            target=target,
             encoding=encoding if isinstance(html, bytes) else None,
             no_network=True,
             remove_comments=True,
             remove_pis=True,
         )
     except LookupError:  # a charset name libxml2 does not know: let it sniff
-        parser = etree.HTMLParser(target=collector, no_network=True)
+        parser = etree.HTMLParser(target=target, no_network=True)
     try:
         for i in range(0, len(html), _FEED_CHUNK):
             parser.feed(html[i : i + _FEED_CHUNK])

@@ -730,6 +730,7 @@ ERROR_KINDS = (
     "too-many-redirects",
     "content-encoding",  # a body compressed in a way the probe does not decode, or corrupt
     "body-incomplete",  # the connection ended before the body did (the part read is parsed)
+    "internal",  # a bug in sovaudit while probing (never a network condition)
 )
 
 

@@ -442,6 +442,8 @@ def render_markdown(view: ReportView) -> str:
     out = [f"# {t('title', lang)}", "", f"> **{view.headline}**", ""]
     if scan.partial:
         out += [f"> {t('partial_warning', lang)}", ""]
+    if view.internal_errors:
+        out += [f"> {t('internal_errors_warning', lang, count=view.internal_errors)}", ""]
     out += _new_since_baseline(view, lang)
 
     out += [f"## {t('key_figures', lang)}", ""]

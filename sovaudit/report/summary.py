@@ -27,6 +27,7 @@ from sovaudit.models import (
     Severity,
     Status,
     controls_data,
+    internal_errors,
 )
 
 if TYPE_CHECKING:
@@ -232,6 +233,7 @@ class ReportView:
     # because their pack could not be read at report time (see localize_rule_texts).
     scan_lang: str = DEFAULT_LANG
     untranslated_rules: tuple[str, ...] = ()
+    internal_errors: int = 0  # endpoints that met a bug of sovaudit (see errors.internal_reason)
 
     @property
     def total_findings(self) -> int:
@@ -601,6 +603,7 @@ def build_view(
         history=history_rows(history),
         scan_lang=scan_language(scan),
         untranslated_rules=untranslated,
+        internal_errors=sum(1 for e in scan.endpoints if internal_errors(e)),
     )
 
 
