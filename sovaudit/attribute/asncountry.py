@@ -84,10 +84,7 @@ MAGIC_LINE = "#sovaudit-asn-country 1"
 USER_SUBDIR = "asn-country"
 NPM_COUNTRY_LATEST_URL = "https://registry.npmjs.org/@ip-location-db/asn-country/latest"
 DEFAULT_NAME = "ip-location-db/asn-country"
-DEFAULT_LICENCE = (
-    "CC BY 4.0 (NRO: AFRINIC, APNIC, ARIN, LACNIC, RIPE NCC statistics); npm package "
-    "declared CC0-1.0"
-)
+DEFAULT_LICENCE = "CC BY 4.0 (NRO, RIR statistics); npm package declared CC0-1.0"
 _CC = re.compile(r"^[A-Z]{2}$")
 _MAX4 = (1 << 32) - 1
 _V4_FILES = ("asn-country-ipv4.csv", "asn-country-ipv4-num.csv")

@@ -69,8 +69,8 @@ LEVEL_LABELS: dict[str, dict[str, str]] = {
         "fr": "pays seulement : enregistré en {country} ; propriétaire absent du registre",
     },
     LEVEL_NONE: {
-        "en": "nothing: neither operator nor country known",
-        "fr": "rien : ni exploitant ni pays connus",
+        "en": "nothing: operator and country unknown",
+        "fr": "rien : exploitant et pays inconnus",
     },
 }
 
@@ -84,10 +84,22 @@ def attribution_level(at: Attribution) -> str:
     return LEVEL_NONE
 
 
-def level_label(at: Attribution, lang: str = "en") -> str:
-    """The level of ``at`` in plain words, in ``lang`` (fr or en)."""
+# Short forms, where the context already says why (the Markdown report's evidence chains).
+LEVEL_SHORT: dict[str, dict[str, str]] = {
+    LEVEL_CHAIN: {"en": "operator chain", "fr": "chaîne de l'exploitant"},
+    LEVEL_NONE: {"en": "nothing", "fr": "rien"},
+}
+
+
+def level_label(at: Attribution, lang: str = "en", *, short: bool = False) -> str:
+    """The level of ``at`` in plain words, in ``lang`` (fr or en); ``short`` for terse lists.
+
+    The country level keeps its full wording even when short: "registered in CH; owner not in
+    the registry" is what sets a weak answer apart.
+    """
     level = attribution_level(at)
-    template = LEVEL_LABELS[level].get(lang) or LEVEL_LABELS[level]["en"]
+    labels = LEVEL_SHORT.get(level, LEVEL_LABELS[level]) if short else LEVEL_LABELS[level]
+    template = labels.get(lang) or labels["en"]
     return template.format(country=at.jurisdiction or "?")
 
 
@@ -134,10 +146,10 @@ UNKNOWN_REASONS: dict[str, dict[str, str]] = {
         "fr": "l'AS{asn} est privé ou réservé : il n'est jamais annoncé sur Internet",
     },
     "country-only": {
-        "en": "AS{asn} ({asn_name}) is not in the provider registry; jurisdiction {country} is "
-        "only the country of registration (weak)",
-        "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs; la juridiction "
-        "{country} n'est que le pays d'enregistrement (indice faible)",
+        "en": "AS{asn} ({asn_name}) is not in the provider registry; registered in {country}: "
+        "country of registration only (weak)",
+        "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs ; enregistré "
+        "en {country} : pays d'enregistrement seulement (indice faible)",
     },
     "no-pattern": {
         "en": "{name} matches no provider pattern and no address was resolved for it",
@@ -576,7 +588,8 @@ class Attributor:
         ok = unknown = 0
         for a in out:  # one pass: this runs for every endpoint of a scan
             if a.role != ROLE_CA:
-                if a.jurisdiction:
+                # A weak answer (registration country only) says nothing about control.
+                if a.jurisdiction and "weak" not in a.flags:
                     jurisdictions.add(a.jurisdiction)
                 if a.operator:
                     operators.setdefault(a.operator)
@@ -1147,7 +1160,7 @@ class Attributor:
             code, where, source = country.upper(), "", f"country of registration ({fact.source})"
         else:  # an AsnCountry from the offline table
             code = str(country.country).upper()
-            where = f" ({country.share} % of AS{fact.asn}'s announced space)"
+            where = f" ({country.share} % of the AS's announced space)"
             source = country.source
         draft.flag("weak", "country-only")
         if fact.name:

@@ -11,7 +11,7 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 
 from __future__ import annotations
 
-from sovaudit.attribute.engine import LEVEL_TITLE, level_label
+from sovaudit.attribute.engine import LEVEL_CHAIN, LEVEL_TITLE, attribution_level, level_label
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
@@ -275,6 +275,15 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         # The address step repeats the subject printed in bold just above; its source stays
         # in the JSON evidence.
         steps = tuple(s for s in steps if not (s.step == "address" and s.value == c.subject))
+        # Likewise the AS name of a weak answer repeats the "asn" step just before it.
+        steps = tuple(
+            s
+            for i, s in enumerate(steps)
+            if not (
+                s.step == "as-name" and i and steps[i - 1].step == "asn"
+                and s.value in steps[i - 1].value
+            )
+        )
         text = _steps(steps, index, lang) if steps else ""
         if control:
             link = f"C{index.controls[control]} {md_text(control_name(control))}"
@@ -284,8 +293,10 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         fired = ", ".join(_fired(f, lang) for f in c.findings)
         lines.append(f"  - {t('triggered', lang)}: {fired}")
     if a is not None:
-        # Which of the three levels the answer comes from: chain, country only, or nothing.
-        lines.append(f"  - {LEVEL_TITLE[lang]}: {md_text(level_label(a, lang))}")
+        # Which of the three levels the answer comes from, said when it is not an operator's
+        # chain (that one shows as the chain itself; the demo report must stay under 100 KB).
+        if attribution_level(a) != LEVEL_CHAIN:
+            lines.append(f"  - {LEVEL_TITLE[lang]}: {md_text(level_label(a, lang, short=True))}")
         if a.reason:
             lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
         if a.flags:
