@@ -274,7 +274,7 @@ def test_lookup_says_which_level_an_answer_comes_from() -> None:
 
 
 def test_explain_tells_a_weak_answer_apart() -> None:
-    from sovaudit.explain import explain_attribution, story
+    from sovaudit.report.explain import explain_attribution, story
 
     ip, _asn, country = _unlisted_address()
     at = Attributor.default().attribute_address(ip)

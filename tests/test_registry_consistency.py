@@ -8,8 +8,8 @@
 - no listed ASN carries, in the table, the name of an operator under another ultimate parent;
 - no name is claimed by operators under two different ultimate parents.
 
-The data files are fixed by the registry's maintainers; the tests marked xfail list what was
-still open when they were written (they turn green, XPASS, once the data is fixed).
+The data files are fixed by the registry's maintainers; the test marked xfail lists what was
+still open when it was written (it turns XPASS once the data is fixed: then drop the mark).
 """
 
 from __future__ import annotations
@@ -61,11 +61,6 @@ def _stray_keys() -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open on 2026-12-03 in providers.yaml (data fix pending in the registry branch): "
-    "entities cogent and equinix have unquoted 'Inc.' in their names",
-)
 def test_every_registry_mapping_has_only_known_keys() -> None:
     assert _stray_keys() == []
     assert REG.warnings == ()
@@ -92,9 +87,10 @@ def _unlisted_siblings(registry: Registry, names: dict[int, str]) -> list[str]:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="open on 2026-12-03: 83 ASNs named exactly like a registry operator are neither "
-    "listed nor excluded (lumen/CenturyLink 28, zayo 11, godaddy 5, oracle-cloud 4, ...); "
-    "the engine already recognizes them as sibling networks (flag sibling)",
+    reason="open on 2026-12-03: 98 ASNs named exactly like a registry operator are neither "
+    "listed nor excluded (lumen/CenturyLink 28, zayo 11, oracle-cloud 4, claranet-fr 3, "
+    "paloalto 3, equinix 3, salt 3, ...); the engine already recognizes them as sibling "
+    "networks (flag sibling)",
 )
 def test_asns_named_like_an_operator_are_listed_or_excluded(names: dict[int, str]) -> None:
     assert _unlisted_siblings(REG, names) == []
@@ -112,9 +108,13 @@ def test_no_listed_asn_carries_another_operators_name(names: dict[int, str]) -> 
     assert wrong == []
 
 
-def test_no_name_is_claimed_under_two_ultimate_parents() -> None:
+def test_a_name_claimed_under_two_ultimate_parents_never_matches() -> None:
+    # Two unrelated companies may share a name ("Switch": the Swiss research network and the
+    # US data-centre company): such a name recognizes neither as a sibling network.
     REG.match_sibling("warm the index")
-    assert REG.ambiguous_names == {}
+    for key, operators in REG.ambiguous_names.items():
+        assert len({REG.ultimate_parent(op).id for op in operators}) > 1, key
+        assert REG.match_sibling(key) is None, key
 
 
 def test_exclusions_name_asns_the_table_gives_that_operators_name(names: dict[int, str]) -> None:

@@ -34,8 +34,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, cast
 
+from sovaudit.attribute.asncountry import AsnCountryTable
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.mail import MailEvidence, mail_verdict
 from sovaudit.attribute.netclass import classify
-from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, normalize_name
+from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, default_registry
+from sovaudit.collect.mailsignals import default_dkim_selectors, mailbox_operators
+from sovaudit.collect.names import normalize_name
+from sovaudit.collect.websignals import default_web_signals, match_ca
 from sovaudit.models import (
     Attribution,
     Dataset,
@@ -146,10 +152,10 @@ UNKNOWN_REASONS: dict[str, dict[str, str]] = {
         "fr": "l'AS{asn} est privé ou réservé : il n'est jamais annoncé sur Internet",
     },
     "country-only": {
-        "en": "AS{asn} ({asn_name}) is not in the provider registry; registered in {country}: "
-        "country of registration only (weak)",
+        "en": "AS{asn} ({asn_name}) is not in the provider registry; registered in {country} "
+        "(weak)",
         "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs ; enregistré "
-        "en {country} : pays d'enregistrement seulement (indice faible)",
+        "en {country} (indice faible)",
     },
     "no-pattern": {
         "en": "{name} matches no provider pattern and no address was resolved for it",
@@ -428,10 +434,6 @@ class Attributor:
         cache_size: int = CACHE_SIZE,
     ) -> Attributor:
         """The shipped registry with the default IP-to-ASN table (user's update if any)."""
-        from sovaudit.attribute.asncountry import AsnCountryTable
-        from sovaudit.attribute.asntable import AsnTable
-        from sovaudit.attribute.registry import default_registry
-
         return cls(
             default_registry(),
             AsnTable.default(),
@@ -661,8 +663,6 @@ class Attributor:
         )
 
     def _certificate_authority(self, tls: Mapping[str, Any], source: str) -> Attribution | None:
-        from sovaudit.collect.web import default_web_signals, match_ca
-
         issuer_org = tls.get("issuer_organization")
         rule = match_ca(str(issuer_org) if issuer_org else None, default_web_signals())
         if rule is None:
@@ -783,9 +783,6 @@ class Attributor:
         add: _Add,
     ) -> dict[str, Any]:
         """Gateway and mailbox host (sovaudit.attribute.mail) as attributions and a summary."""
-        from sovaudit.attribute.mail import MailEvidence, mail_verdict
-        from sovaudit.collect.mailsignals import default_dkim_selectors, mailbox_operators
-
         servers: dict[str, str] = {}
         mx_hosts: list[str] = []
         for mx in details.get("mx") or ():
@@ -1160,7 +1157,7 @@ class Attributor:
             code, where, source = country.upper(), "", f"country of registration ({fact.source})"
         else:  # an AsnCountry from the offline table
             code = str(country.country).upper()
-            where = f" ({country.share} % of the AS's announced space)"
+            where = f" ({country.share} % of the AS's space)"
             source = country.source
         draft.flag("weak", "country-only")
         if fact.name:

@@ -11,7 +11,13 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 
 from __future__ import annotations
 
-from sovaudit.attribute.engine import LEVEL_CHAIN, LEVEL_TITLE, attribution_level, level_label
+from sovaudit.attribute.engine import (
+    LEVEL_CHAIN,
+    LEVEL_COUNTRY,
+    LEVEL_TITLE,
+    attribution_level,
+    level_label,
+)
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
@@ -295,9 +301,11 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
     if a is not None:
         # Which of the three levels the answer comes from, said when it is not an operator's
         # chain (that one shows as the chain itself; the demo report must stay under 100 KB).
-        if attribution_level(a) != LEVEL_CHAIN:
+        level = attribution_level(a)
+        if level != LEVEL_CHAIN:
             lines.append(f"  - {LEVEL_TITLE[lang]}: {md_text(level_label(a, lang, short=True))}")
-        if a.reason:
+        # A weak answer's reason repeats its level line and its asn step: the JSON keeps it.
+        if a.reason and level != LEVEL_COUNTRY:
             lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
         if a.flags:
             flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
@@ -391,7 +399,10 @@ def _endpoints(view: ReportView, lang: str) -> list[str]:
         t("data_classes", lang), t("status", lang), t("jurisdiction", lang), t("operator", lang),
     )
     for e in scan.endpoints[:MAX_ENDPOINT_ROWS]:
-        operators = sorted({a.operator_name or a.operator or "" for a in e.attributions} - {""})
+        # Operators of the registry only: a weak answer's AS name is not an operator.
+        operators = sorted(
+            {a.operator_name or a.operator or "" for a in e.attributions if a.operator} - {""}
+        )
         out.append(_row(
             _org_name(e), md_code(e.service), md_code(e.host), _layer(e.layer.value, lang),
             ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,
