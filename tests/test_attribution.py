@@ -254,7 +254,9 @@ def test_country_of_registration_is_a_weak_fallback() -> None:
     at = Attributor(REG, SmallTable(), cymru=cymru).attribute_address("198.41.0.4")
     assert at.status is Status.UNKNOWN and at.operator is None
     assert at.jurisdiction == "US" and at.confidence <= 0.4
-    assert "weak" in at.flags and "country of registration" in (at.reason or "")
+    assert "weak" in at.flags and "registered in US (weak)" in (at.reason or "")
+    step = at.evidence[-1]
+    assert step.step == "registration-country" and "country of registration" in step.source
 
 
 def test_as_name_match_is_a_sibling_network() -> None:
