@@ -386,6 +386,12 @@ EXPLAIN_LABELS: dict[str, dict[str, str]] = {
         "fr": "contrôlé en dernier ressort par {parent}",
     },
     "story_law": {"en": "subject to the law of {law}", "fr": "soumis au droit de : {law}"},
+    "story_weak": {
+        "en": "network {name}, registered in {country}; owner not in the registry (weak)",
+        "fr": "réseau {name}, enregistré en {country} ; propriétaire absent du registre "
+        "(indice faible)",
+    },
+    "level": {"en": "Level", "fr": "Niveau"},
 }
 
 # Names of the languages, in each language ("the scan's language (English)").

@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from sovaudit.errors import InventoryError
-from sovaudit.evaluate.facts import FACTS, EndpointFacts, FactScope, Reader
+from sovaudit.evaluate.facts import CONTROL_FACTS, FACTS, EndpointFacts, FactScope, Reader
 from sovaudit.evaluate.loader import Rule, RuleSet
 from sovaudit.evaluate.operators import Predicate
 from sovaudit.i18n import check_lang
@@ -254,6 +254,9 @@ class _Evaluator:
         self.cache: dict[Hashable, _Matches] = {}
         names: set[str] = set()
         self.cacheable = all(_condition_facts(r.when, names) for r in rules.rules)
+        if names & CONTROL_FACTS:
+            # Control facts read differently on weak attributions: the flags join the key.
+            names.add("flags")
         scope = {n: FACTS[n].scope for n in names}
         self.endpoint_key = _reader([n for n in names if scope[n] is FactScope.ENDPOINT])
         self.attribution_key = _reader([n for n in names if scope[n] is FactScope.ATTRIBUTION])

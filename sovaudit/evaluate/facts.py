@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any
@@ -261,3 +261,53 @@ _FACT_LIST: tuple[Fact, ...] = (
 )
 
 FACTS: dict[str, Fact] = {f.name: f for f in _FACT_LIST}
+
+
+# -- weak evidence --------------------------------------------------------------------------------
+
+# Facts about who controls the operator and under which law. A weak attribution (flag ``weak``:
+# only the country where the network is registered, no operator from the registry) is not
+# evidence of control: unless a rule says ``accept_weak: true``, these facts read unknown (None,
+# or an empty list) on it. Names of facts a pack may not define yet are harmless here.
+CONTROL_FACTS = frozenset({
+    "ultimate_parent_jurisdiction", "operator_jurisdiction", "ownership", "foreign_controlled",
+    "ultimate_parent_in_eu", "ultimate_parent_in_eea", "operator_in_eu", "operator_in_eea",
+    "chain_countries", "chain_outside_eu", "operator_in_canada", "operator_in_quebec",
+})
+# Even when a rule accepts weak evidence, the value that would clear a concern (domestic,
+# inside the EU...) is never taken from it: weak evidence may raise a concern, never settle one.
+_REASSURING = {
+    "foreign_controlled": False,
+    "chain_outside_eu": False,
+    "ultimate_parent_in_eu": True,
+    "ultimate_parent_in_eea": True,
+    "operator_in_eu": True,
+    "operator_in_eea": True,
+    "operator_in_canada": True,
+    "operator_in_quebec": True,
+}
+
+
+def weak_aware(fact: Fact, accept_weak: bool) -> Fact:
+    """``fact`` with a reader that applies the weak-evidence policy above (others unchanged)."""
+    if fact.name not in CONTROL_FACTS or fact.scope is not FactScope.ATTRIBUTION:
+        return fact
+    read = fact.read
+    if not accept_weak:
+        empty: Any = () if fact.kind is FactKind.STRINGS else None
+
+        def guarded(at: Attribution) -> Any:
+            return empty if "weak" in at.flags else read(at)
+
+        return replace(fact, read=guarded)
+    if fact.name not in _REASSURING:
+        return fact
+    reassuring = _REASSURING[fact.name]
+
+    def never_reassuring(at: Attribution) -> Any:
+        value = read(at)
+        if value is reassuring and "weak" in at.flags:
+            return None
+        return value
+
+    return replace(fact, read=never_reassuring)

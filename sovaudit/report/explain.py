@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import idna
 
-from sovaudit.attribute.engine import translate_reason
+from sovaudit.attribute.engine import is_weak, level_label, translate_reason
 from sovaudit.errors import UserError
 from sovaudit.i18n import (
     EXPLAIN_LABELS,
@@ -156,6 +156,11 @@ def story(at: Attribution, *, lang: str = "en") -> str:
         parts.append(
             _t("story_asn", lang, asn=at.asn, name=f" ({at.asn_name})" if at.asn_name else "")
         )
+    if at.operator is None and at.jurisdiction and is_weak(at):
+        # Country of registration only: never worded as an operator or as control.
+        name = at.operator_name or at.asn_name or "?"
+        parts.append(_t("story_weak", lang, name=name, country=at.jurisdiction))
+        return ", ".join(parts)
     if at.operator_name or at.operator:
         parts.append(_t("story_operator", lang, op=at.operator_name or at.operator))
     if at.ultimate_parent:
@@ -171,6 +176,7 @@ def explain_attribution(at: Attribution, position: str, *, lang: str = "en") -> 
     lines = [
         Line(1, f"{_t('attribution', lang)} {position}", f"{at.subject} ({at.role})"),
         Line(2, _t("in_short", lang), story(at, lang=lang)),
+        Line(2, _t("level", lang), level_label(at, lang)),
     ]
     facts: list[tuple[str, str | None]] = [
         ("asn", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn is not None else None),

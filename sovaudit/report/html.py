@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from sovaudit.attribute.engine import LEVEL_TITLE, level_label
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
@@ -51,6 +52,7 @@ from sovaudit.report.summary import (
     iso,
     split_control,
     uses_ip_asn_table,
+    weak_jurisdiction_text,
     web_summary,
 )
 
@@ -213,7 +215,8 @@ def _finding_items(view: ReportView) -> list[FindingItem]:
     for row in view.findings[:MAX_FINDING_ROWS]:
         a = row.attribution
         if a is not None:
-            jur = _jurisdiction(a.jurisdiction, view.lang)
+            # A registration country only (weak) is said as such, never as a jurisdiction.
+            jur = weak_jurisdiction_text(a, view.lang) or _jurisdiction(a.jurisdiction, view.lang)
             operator, parent = a.operator_name or a.operator or "", a.ultimate_parent or ""
         else:
             codes = endpoint_jurisdictions(row.endpoint)
@@ -380,6 +383,8 @@ def render_html(view: ReportView) -> str:
         records=display_records,
         web=web_summary,
         control_name=control_name,
+        level=lambda a: level_label(a, lang),
+        lbl_level=LEVEL_TITLE[lang],
         endpoint_jurisdictions=endpoint_jurisdictions,
         key_figures=[
             control_sentence(c.us_controlled, c.services, c.data_class, lang, c.unattributed)

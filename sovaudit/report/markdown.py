@@ -11,6 +11,13 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 
 from __future__ import annotations
 
+from sovaudit.attribute.engine import (
+    LEVEL_CHAIN,
+    LEVEL_COUNTRY,
+    LEVEL_TITLE,
+    attribution_level,
+    level_label,
+)
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
@@ -42,6 +49,7 @@ from sovaudit.report.summary import (
     iso,
     split_control,
     uses_ip_asn_table,
+    weak_jurisdiction_text,
     web_summary,
 )
 
@@ -135,7 +143,11 @@ def _findings_table(view: ReportView, lang: str) -> list[str]:
         if a is not None:
             operator = md_text(a.operator_name or a.operator or "") or DASH
             parent = md_text(a.ultimate_parent or "") or DASH
-            jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
+            weak = weak_jurisdiction_text(a, lang)
+            if weak is not None:  # registration country only: never shown as a jurisdiction
+                jur = f"_{md_text(weak)}_"
+            else:
+                jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
         else:
             operator, parent, jur = DASH, DASH, _jurisdictions(e, lang)
         out.append(_row(
@@ -269,6 +281,15 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         # The address step repeats the subject printed in bold just above; its source stays
         # in the JSON evidence.
         steps = tuple(s for s in steps if not (s.step == "address" and s.value == c.subject))
+        # Likewise the AS name of a weak answer repeats the "asn" step just before it.
+        steps = tuple(
+            s
+            for i, s in enumerate(steps)
+            if not (
+                s.step == "as-name" and i and steps[i - 1].step == "asn"
+                and s.value in steps[i - 1].value
+            )
+        )
         text = _steps(steps, index, lang) if steps else ""
         if control:
             link = f"C{index.controls[control]} {md_text(control_name(control))}"
@@ -278,7 +299,13 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         fired = ", ".join(_fired(f, lang) for f in c.findings)
         lines.append(f"  - {t('triggered', lang)}: {fired}")
     if a is not None:
-        if a.reason:
+        # Which of the three levels the answer comes from, said when it is not an operator's
+        # chain (that one shows as the chain itself; the demo report must stay under 100 KB).
+        level = attribution_level(a)
+        if level != LEVEL_CHAIN:
+            lines.append(f"  - {LEVEL_TITLE[lang]}: {md_text(level_label(a, lang, short=True))}")
+        # A weak answer's reason repeats its level line and its asn step: the JSON keeps it.
+        if a.reason and level != LEVEL_COUNTRY:
             lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
         if a.flags:
             flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
@@ -372,7 +399,10 @@ def _endpoints(view: ReportView, lang: str) -> list[str]:
         t("data_classes", lang), t("status", lang), t("jurisdiction", lang), t("operator", lang),
     )
     for e in scan.endpoints[:MAX_ENDPOINT_ROWS]:
-        operators = sorted({a.operator_name or a.operator or "" for a in e.attributions} - {""})
+        # Operators of the registry only: a weak answer's AS name is not an operator.
+        operators = sorted(
+            {a.operator_name or a.operator or "" for a in e.attributions if a.operator} - {""}
+        )
         out.append(_row(
             _org_name(e), md_code(e.service), md_code(e.host), _layer(e.layer.value, lang),
             ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,

@@ -74,8 +74,27 @@ def sort_scan(scan: Scan) -> Scan:
 
 def endpoint_jurisdictions(endpoint: Endpoint) -> tuple[str, ...]:
     """Sorted jurisdictions of the ultimate parents behind an endpoint (empty if unattributed)."""
-    found = {a.jurisdiction for a in endpoint.attributions if a.jurisdiction and controls_data(a)}
+    # A weak answer (only the country where the network is registered) never counts as control:
+    # it cannot make an endpoint domestic, nor foreign, in the summary figures.
+    found = {
+        a.jurisdiction
+        for a in endpoint.attributions
+        if a.jurisdiction and controls_data(a) and "weak" not in a.flags
+    }
     return tuple(sorted(found))
+
+
+def weak_jurisdiction_text(attribution: Attribution, lang: str) -> str | None:
+    """For a weak, country-only attribution, the words reports show instead of a jurisdiction.
+
+    "registered in CH; owner not in the registry" (fr: "enregistré en CH ; propriétaire absent du
+    registre"); None for any other attribution.
+    """
+    if "weak" not in attribution.flags or attribution.operator or not attribution.jurisdiction:
+        return None
+    if lang == "fr":
+        return f"enregistré en {attribution.jurisdiction} ; propriétaire absent du registre"
+    return f"registered in {attribution.jurisdiction}; owner not in the registry"
 
 
 def is_us_controlled(endpoint: Endpoint) -> bool:
