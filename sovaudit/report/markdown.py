@@ -26,6 +26,8 @@ from sovaudit.i18n import (
 )
 from sovaudit.models import Endpoint, EvidenceStep, Finding, Reference, Scan, Status
 from sovaudit.report.escape import html_text, md_code, md_text, safe_url
+from sovaudit.evaluate.home import GROUPS
+from sovaudit.evidence.exposure import Exposure
 from sovaudit.report.summary import (
     CREDITS,
     UNKNOWN,
@@ -40,6 +42,8 @@ from sovaudit.report.summary import (
     endpoint_evidence,
     endpoint_jurisdictions,
     iso,
+    most_exposed,
+    scope_fields,
     split_control,
     uses_ip_asn_table,
     web_summary,
@@ -48,6 +52,8 @@ from sovaudit.report.summary import (
 # Caps that keep a 10,000-endpoint report well under GitHub's 1 MiB job-summary limit; the
 # HTML and JSON reports always hold everything.
 MAX_FINDING_ROWS = 1000
+MAX_EXPOSURE_ROWS = 1000
+MAX_PROVIDER_ROWS = 25
 MAX_ENDPOINT_ROWS = 500
 MAX_EVIDENCE_ENDPOINTS = 50
 MAX_LIST_ITEMS = 50
@@ -151,9 +157,11 @@ def _findings_table(view: ReportView, lang: str) -> list[str]:
 
 
 def _rules(view: ReportView, lang: str) -> list[str]:
-    out = [f"## {t('rules_matched', lang)}", ""]
+    out = [f"## {t('legal_bases_title', lang)}", ""]
     for rule in view.rules:
-        out += [f"### {md_code(rule.rule_id, in_table=False)} {md_text(rule.title)}", ""]
+        # An explicit anchor: the exposures table links each rule id here.
+        out += [f'<a id="{rule.anchor}"></a>', "",
+                f"### {md_code(rule.rule_id, in_table=False)} {md_text(rule.title)}", ""]
         counts = t("rule_counts", lang, n=rule.findings, accepted=rule.accepted)
         if view.baseline is not None:
             counts += t("rule_counts_new", lang, n=rule.new)
@@ -161,6 +169,16 @@ def _rules(view: ReportView, lang: str) -> list[str]:
         out += [md_text(rule.rationale), ""]
         out += _references(rule.references, lang)
     return out
+
+
+def _exposure_line(x: Exposure, lang: str) -> str:
+    e = x.endpoint
+    who = md_text(x.party.name) if x.party.known else md_text(t("not_attributed", lang))
+    rules = ", ".join(md_code(r, in_table=False) for r in x.rules)
+    return (
+        f"- {severity_label(x.severity.value, lang)} · {md_code(e.host, in_table=False)} "
+        f"({_org_name(e)}, {_layer(e.layer.value, lang)}) · {who} · {rules}"
+    )
 
 
 def _row_line(r: FindingRow, lang: str) -> str:
@@ -175,16 +193,16 @@ def _new_since_baseline(view: ReportView, lang: str) -> list[str]:
     base = view.baseline
     if base is None:
         return []
-    new = view.new_findings
+    new = view.new_exposures
     out = [f"## {t('new_since_baseline', lang)}", ""]
     out += [
-        t("new_count", lang, n=len(new), file=md_code(base.file, in_table=False),
+        t("new_exposures", lang, n=len(new), file=md_code(base.file, in_table=False),
           date=md_code(base.generated_at, in_table=False), resolved=len(base.resolved)),
         "",
     ]
     if not new:
-        return [*out, t("no_new", lang), ""]
-    out += [_row_line(r, lang) for r in new[:MAX_LIST_ITEMS]]
+        return [*out, t("no_new_exposures", lang), ""]
+    out += [_exposure_line(x, lang) for x in new[:MAX_LIST_ITEMS]]
     if len(new) > MAX_LIST_ITEMS:
         out.append(f"- _{t('more_items', lang, n=len(new) - MAX_LIST_ITEMS)}_")
     return [*out, ""]
@@ -428,10 +446,129 @@ def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
     return lines
 
 
+def group_label(group: str, view: ReportView) -> str:
+    """Our label of a jurisdiction group (home names the profile's countries)."""
+    codes = ", ".join(sorted(view.home.countries)) if len(view.home.countries) <= 3 else "EEE" \
+        if view.lang == "fr" else "EEA"
+    return t(f"group_{group}", view.lang, codes=codes)
+
+
+def _rule_links(x: Exposure, anchors: dict[str, str]) -> str:
+    return ", ".join(
+        f"[{md_code(r)}](#{anchors[r]})" if r in anchors else md_code(r) for r in x.rules
+    )
+
+
+def _party_cells(x: Exposure, lang: str) -> tuple[str, str]:
+    p = x.party
+    if not p.known:
+        return md_text(t("not_attributed", lang)), _jurisdiction(UNKNOWN, lang)
+    who = md_text(p.parent or p.operator)
+    if p.parent and p.operator:
+        who += f" ({md_text(p.operator)})"
+    jur = _jurisdiction(p.jurisdiction, lang) if p.jurisdiction else t("unknown", lang)
+    return who, jur
+
+
+def _exposures(view: ReportView, lang: str) -> list[str]:
+    out = [f"## {t('exposures', lang)}", ""]
+    if not view.exposures:
+        return [*out, t("no_exposures", lang), ""]
+    out += [t("exposures_intro", lang, n=view.total_findings), ""]
+    anchors = {r.rule_id: r.anchor for r in view.rules}
+    out += _header(
+        t("severity", lang), t("organization", lang), t("host", lang), t("layer", lang),
+        t("controlled_by", lang), t("country", lang), t("data", lang), t("legal_bases", lang),
+    )
+    for x in view.exposures[:MAX_EXPOSURE_ROWS]:
+        e = x.endpoint
+        who, jur = _party_cells(x, lang)
+        sev = severity_label(x.severity.value, lang)
+        if x.accepted:
+            sev += f" ({md_text(t('accepted', lang))})"
+        if view.baseline is not None and x.new:
+            sev += f" ({md_text(status_label('new', lang))})"
+        out.append(_row(
+            sev, _org_name(e), md_code(e.host), _layer(e.layer.value, lang), who, jur,
+            ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,
+            _rule_links(x, anchors),
+        ))
+    out.append("")
+    hidden = len(view.exposures) - MAX_EXPOSURE_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_exposures', lang, n=hidden)}_", ""]
+    return out
+
+
+def _good_outcomes(view: ReportView, lang: str) -> list[str]:
+    out = [f"## {t('good_outcomes', lang)}", ""]
+    if not view.good_outcomes:
+        return [*out, t("no_good_outcomes", lang), ""]
+    home = ", ".join(_jurisdiction(c, lang) for c in sorted(view.home.countries)[:3])
+    out += [t("good_outcomes_intro", lang, home=home), ""]
+    out += _header(
+        t("organization", lang), t("host", lang), t("layer", lang), t("controlled_by", lang),
+        t("country", lang), t("rule", lang),
+    )
+    for x in view.good_outcomes[:MAX_EXPOSURE_ROWS]:
+        e = x.endpoint
+        who, jur = _party_cells(x, lang)
+        out.append(_row(_org_name(e), md_code(e.host), _layer(e.layer.value, lang), who, jur,
+                        ", ".join(md_code(r) for r in x.rules)))
+    out.append("")
+    hidden = len(view.good_outcomes) - MAX_EXPOSURE_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_rows', lang, n=hidden)}_", ""]
+    return out
+
+
+def _providers(view: ReportView, lang: str) -> list[str]:
+    if not view.parents:
+        return []
+    out = [f"## {t('providers', lang)}", "", t("providers_intro", lang), ""]
+    for title, figures in ((t("parents_ranking", lang), view.parents),
+                           (t("operators_ranking", lang), view.operators)):
+        out += [f"### {title}", ""]
+        out += _header("#", t("name", lang), t("country", lang), t("group", lang),
+                       t("services", lang), t("organizations", lang), t("endpoints", lang),
+                       numeric=3)
+        out += [
+            _row(str(i), md_text(p.name),
+                 _jurisdiction(p.jurisdiction, lang) if p.jurisdiction else t("unknown", lang),
+                 group_label(p.group, view), str(p.services), str(p.organizations),
+                 str(p.endpoints))
+            for i, p in enumerate(figures[:MAX_PROVIDER_ROWS], start=1)
+        ]
+        out.append("")
+        if len(figures) > MAX_PROVIDER_ROWS:
+            out += [f"_{t('more_rows', lang, n=len(figures) - MAX_PROVIDER_ROWS)}_", ""]
+    legend = " · ".join(group_label(g, view) for g in GROUPS)
+    return [*out, f"{t('legend', lang)} : {legend}" if lang == "fr"
+            else f"{t('legend', lang)}: {legend}", ""]
+
+
+def _top(view: ReportView, lang: str) -> list[str]:
+    """Scope line, then the sentence that names the most exposed bodies and providers."""
+    fields = scope_fields(view)
+    fields["inventory"] = md_code(fields["inventory"], in_table=False)
+    fields["profile"] = md_code(fields["profile"], in_table=False)
+    out = [t("scope_line", lang, **fields), ""]
+    orgs, providers = most_exposed(view)
+    if orgs:
+        names = ", ".join(md_text(o) for o in orgs)
+        if providers:
+            out += [t("most_exposed", lang, orgs=names,
+                      providers=", ".join(md_text(p) for p in providers)), ""]
+        else:
+            out += [t("most_exposed_no_provider", lang, orgs=names), ""]
+    return out
+
+
 def render_markdown(view: ReportView) -> str:
     """The whole Markdown report for a prepared view (see ``summary.build_view``)."""
     lang, scan = view.lang, view.scan
     out = [f"# {t('title', lang)}", "", f"> **{view.headline}**", ""]
+    out += _top(view, lang)
     if scan.partial:
         out += [f"> {t('partial_warning', lang)}", ""]
     if view.internal_errors:
@@ -444,14 +581,14 @@ def render_markdown(view: ReportView) -> str:
         for c in view.class_figures
     ]
     out.append("")
+    out += _exposures(view, lang)
+    out += _providers(view, lang)
+    out += _good_outcomes(view, lang)
     out += _history(view, lang)
-    out += [f"## {t('summary', lang)}", "", f"### {t('by_severity', lang)}", ""]
-    out += _header(t("severity", lang), t("count", lang), t("accepted_count", lang), numeric=2)
-    out += [
-        _row(severity_label(s, lang), str(n), str(acc)) for s, n, acc in view.severity_counts
-    ]
-    total_acc = sum(acc for _, _, acc in view.severity_counts)
-    out += [_row(f"**{t('total', lang)}**", f"**{view.total_findings}**", f"**{total_acc}**"), ""]
+    out += [f"## {t('summary', lang)}", "", f"### {t('by_severity_exposures', lang)}", ""]
+    out += _header(t("severity", lang), t("count", lang), numeric=1)
+    out += [_row(severity_label(s, lang), str(n)) for s, n in view.exposure_counts]
+    out += [_row(f"**{t('total', lang)}**", f"**{len(view.exposures)}**"), ""]
 
     out += [f"### {t('by_jurisdiction', lang)}", ""]
     out += _header(t("jurisdiction", lang), t("endpoints", lang), numeric=1)
@@ -464,11 +601,11 @@ def render_markdown(view: ReportView) -> str:
     ]
     out += ["", f"### {t('by_organization', lang)}", ""]
     out += _header(
-        t("organization", lang), t("endpoints", lang), t("foreign_controlled", lang),
-        t("us_controlled", lang), numeric=3,
+        t("organization", lang), t("exposures", lang), t("endpoints", lang),
+        t("foreign_controlled", lang), t("us_controlled", lang), numeric=4,
     )
     out += [
-        _row(md_text(o.organization_name or o.organization), str(o.endpoints),
+        _row(md_text(o.organization_name or o.organization), str(o.exposures), str(o.endpoints),
              str(o.foreign_controlled), str(o.us_controlled))
         for o in view.organization_figures[:MAX_ENDPOINT_ROWS]
     ]
@@ -477,11 +614,7 @@ def render_markdown(view: ReportView) -> str:
     if hidden > 0:
         out += [f"_{t('more_rows', lang, n=hidden)}_", ""]
 
-    out += [f"## {t('findings', lang)}", ""]
-    if not view.findings:
-        out += [t("no_findings", lang), ""]
-    else:
-        out += _findings_table(view, lang)
+    if view.rules:
         out += _rules(view, lang)
     out += _resolved(view, lang)
     out += _endpoints(view, lang)

@@ -6,6 +6,7 @@ and on numbers (the headline a journalist quotes must be the same in every forma
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sovaudit.attribute.engine import translate_reason
 from sovaudit.errors import SovauditError
+from sovaudit.evaluate.home import Home, home_of, jurisdiction_group
+from sovaudit.evidence.exposure import Exposure, exposures
 from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
 from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, t
 from sovaudit.models import (
@@ -36,7 +39,6 @@ if TYPE_CHECKING:
     from sovaudit.evaluate.loader import Rule
 
 US = "US"
-DOMESTIC = frozenset({"CA", "CA-QC"})
 UNKNOWN = "unknown"
 
 # Most sensitive first: the headline speaks about the most sensitive class the scan holds.
@@ -83,9 +85,11 @@ def is_us_controlled(endpoint: Endpoint) -> bool:
     return US in endpoint_jurisdictions(endpoint)
 
 
-def is_foreign_controlled(endpoint: Endpoint) -> bool:
-    """True when any ultimate parent behind the endpoint is outside Canada."""
-    return any(j not in DOMESTIC for j in endpoint_jurisdictions(endpoint))
+def is_foreign_controlled(endpoint: Endpoint, home: Home | None = None) -> bool:
+    """True when any ultimate parent behind the endpoint is outside the profile's home
+    (``home``; the default profile's when None)."""
+    home = home or home_of(None)
+    return any(home.is_foreign(j) for j in endpoint_jurisdictions(endpoint))
 
 
 def is_unattributed(endpoint: Endpoint) -> bool:
@@ -116,6 +120,28 @@ class OrganizationFigure:
     endpoints: int
     foreign_controlled: int
     us_controlled: int
+    exposures: int = 0
+    worst: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFigure:
+    """One company in the provider ranking: what it serves, and its country's group."""
+
+    name: str
+    jurisdiction: str  # "" when unknown
+    group: str  # home, allied, us, other, unknown (see evaluate.home.jurisdiction_group)
+    services: int
+    organizations: int
+    endpoints: int
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts "Organisation 2" before "Organisation 10" (case-insensitive)."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in re.split(r"(\d+)", text) if part
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +243,22 @@ class ReportView:
     scan_lang: str = DEFAULT_LANG
     untranslated_rules: tuple[str, ...] = ()
     internal_errors: int = 0  # endpoints that met a bug of sovaudit (see errors.internal_reason)
+    home: Home = home_of(None)  # the profile's home: what "foreign" means in every figure
+    # What a reader counts: one row per endpoint and controlling party (evidence.exposure).
+    exposures: tuple[Exposure, ...] = ()
+    good_outcomes: tuple[Exposure, ...] = ()
+    parents: tuple[ProviderFigure, ...] = ()
+    operators: tuple[ProviderFigure, ...] = ()
+
+    @property
+    def exposure_counts(self) -> tuple[tuple[str, int], ...]:
+        """(severity, exposures whose worst severity it is), most severe first."""
+        by_sev = Counter(x.severity.value for x in self.exposures)
+        return tuple((s.value, by_sev[s.value]) for s in SEVERITIES_DESC)
+
+    @property
+    def new_exposures(self) -> tuple[Exposure, ...]:
+        return tuple(x for x in self.exposures if x.new)
 
     @property
     def total_findings(self) -> int:
@@ -528,6 +570,7 @@ def build_view(
     scan, titles, untranslated = localize_rule_texts(scan, lang)
     scan = localize_reasons(scan, lang)
     scan = sort_scan(scan)
+    home = home_of(scan.options.get("profile"))
     rows = sorted(
         (
             FindingRow(e, f, attribution_for(e, f), i)
@@ -553,16 +596,28 @@ def build_view(
     orgs: dict[str, list[Endpoint]] = {}
     for e in scan.endpoints:
         orgs.setdefault(e.organization, []).append(e)
-    org_figures = tuple(
-        OrganizationFigure(
-            organization=org,
-            organization_name=eps[0].organization_name,
-            endpoints=len(eps),
-            foreign_controlled=sum(1 for e in eps if is_foreign_controlled(e)),
-            us_controlled=sum(1 for e in eps if is_us_controlled(e)),
-        )
-        for org, eps in sorted(orgs.items())
-    )
+    bad, good = exposures(scan.endpoints)
+    bad.sort(key=exposure_sort_key)
+    good.sort(key=exposure_sort_key)
+    org_exposures: Counter[str] = Counter(x.endpoint.organization for x in bad)
+    org_worst: dict[str, Severity] = {}
+    for x in bad:  # most severe first: the first one seen is the worst
+        org_worst.setdefault(x.endpoint.organization, x.severity)
+    org_figures = tuple(sorted(
+        (
+            OrganizationFigure(
+                organization=org,
+                organization_name=eps[0].organization_name,
+                endpoints=len(eps),
+                foreign_controlled=sum(1 for e in eps if is_foreign_controlled(e, home)),
+                us_controlled=sum(1 for e in eps if is_us_controlled(e)),
+                exposures=org_exposures[org],
+                worst=org_worst.get(org),
+            )
+            for org, eps in orgs.items()
+        ),
+        key=organization_sort_key,
+    ))
     return ReportView(
         scan=scan,
         lang=lang,
@@ -581,6 +636,66 @@ def build_view(
         scan_lang=scan_language(scan),
         untranslated_rules=untranslated,
         internal_errors=sum(1 for e in scan.endpoints if internal_errors(e)),
+        home=home,
+        exposures=tuple(bad),
+        good_outcomes=tuple(good),
+        parents=provider_ranking(scan.endpoints, home, by="parent"),
+        operators=provider_ranking(scan.endpoints, home, by="operator"),
+    )
+
+
+def organization_sort_key(o: OrganizationFigure) -> tuple[Any, ...]:
+    """Most exposed first (worst severity, then number of exposures), then name, naturally."""
+    worst = o.worst.rank if o.worst is not None else -1
+    return (-worst, -o.exposures, -o.foreign_controlled, natural_key(o.organization_name
+                                                                      or o.organization),
+            o.organization)
+
+
+def exposure_sort_key(x: Exposure) -> tuple[Any, ...]:
+    """Most severe first, then organization name (naturally), host, layer and party."""
+    e = x.endpoint
+    return (-_RANK[x.severity], natural_key(e.organization_name or e.organization), e.key,
+            x.party)
+
+
+def provider_ranking(
+    endpoints: Iterable[Endpoint], home: Home, *, by: str
+) -> tuple[ProviderFigure, ...]:
+    """Companies (``by="parent"``: ultimate parents; ``"operator"``: operators) ranked by the
+    services and organizations whose data they hold, the way webXray ranks parent companies.
+
+    Only attributions that control data count (a certificate authority holds none); a company
+    with two countries on record (rare: conflicting sources) is listed under each.
+    """
+    services: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    orgs: dict[tuple[str, str], set[str]] = {}
+    eps: Counter[tuple[str, str]] = Counter()
+    for e in endpoints:
+        if e.status is Status.SKIPPED:
+            continue
+        seen: set[tuple[str, str]] = set()
+        for a in e.attributions:
+            if a.status is not Status.OK or not controls_data(a):
+                continue
+            name = (a.ultimate_parent if by == "parent" else None) or a.operator_name or a.operator
+            if not name:
+                continue
+            key = (name, a.jurisdiction or "")
+            if key in seen:
+                continue
+            seen.add(key)
+            services.setdefault(key, set()).add((e.organization, e.service))
+            orgs.setdefault(key, set()).add(e.organization)
+            eps[key] += 1
+    ranked = sorted(services, key=lambda k: (-len(services[k]), -len(orgs[k]), -eps[k],
+                                             natural_key(k[0]), k[1]))
+    return tuple(
+        ProviderFigure(
+            name=k[0], jurisdiction=k[1], group=jurisdiction_group(home, k[1] or None),
+            services=len(services[k]), organizations=len(orgs[k]), endpoints=eps[k],
+        )
+        for k in ranked
     )
 
 
@@ -785,3 +900,39 @@ def web_summary(endpoint: Endpoint) -> WebSummary | None:
         third_party_count=len(hosts),
         error=str(web["error"]) if web.get("error") else None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The top of a report: scope line and the sentence that names bodies and providers
+
+MAX_NAMED = 3  # bodies and providers the headline names
+
+
+def decimal(value: float, lang: str, digits: int = 1) -> str:
+    """``value`` with ``digits`` decimals, with a decimal comma in French."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def scope_fields(view: ReportView) -> dict[str, str]:
+    """Date, inventory, profile and completeness of the scan, for the line under the title."""
+    scan = view.scan
+    n = len(scan.endpoints)
+    done = sum(1 for e in scan.endpoints if e.status is not Status.UNKNOWN)
+    profile = scan.options.get("profile")
+    return {
+        "date": scan.generated_at[:10],
+        "inventory": scan.inventory,
+        "profile": profile if isinstance(profile, str) else view.home.profile,
+        "n": str(n),
+        "done": str(done),
+        "pct": decimal(100.0 * done / n if n else 100.0, view.lang),
+    }
+
+
+def most_exposed(view: ReportView) -> tuple[list[str], list[str]]:
+    """The most exposed organizations and the main foreign parents (names, at most 3 each)."""
+    orgs = [o.organization_name or o.organization for o in view.organization_figures
+            if o.exposures][:MAX_NAMED]
+    providers = [p.name for p in view.parents if p.group not in ("home", "unknown")][:MAX_NAMED]
+    return orgs, providers
