@@ -7,6 +7,7 @@ caught by one test (every key has both languages) instead of by a reader.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 LANGS = ("fr", "en")
@@ -557,9 +558,33 @@ def check_lang(lang: str) -> str:
     return lang
 
 
+# French typography: a narrow no-break space (U+202F) before : ; ? ! (our own texts only: the
+# substitution runs on the template, before untrusted values are put in).
+NNBSP = "\u202f"
+_FR_PUNCT = re.compile(r"(?<=\S) ?([:;?!])(?=\s|$)")
+
+
+def french_typography(text: str) -> str:
+    """``text`` with a narrow no-break space before : ; ? and ! that end a word."""
+    return _FR_PUNCT.sub(NNBSP + r"\1", text)
+
+
+def colon(lang: str) -> str:
+    """The separator after a label: ": " in English, narrow no-break space + ": " in French."""
+    return f"{NNBSP}: " if lang == "fr" else ": "
+
+
+_fr_cache: dict[str, str] = {}
+
+
 def t(key: str, lang: str, **fields: object) -> str:
-    """The string ``key`` in ``lang``, formatted with ``fields``."""
-    text = STRINGS[key][lang]
+    """The string ``key`` in ``lang``, formatted with ``fields`` (French typography in fr)."""
+    if lang == "fr":
+        text = _fr_cache.get(key)
+        if text is None:
+            text = _fr_cache[key] = french_typography(STRINGS[key][lang])
+    else:
+        text = STRINGS[key][lang]
     return text.format(**fields) if fields else text
 
 

@@ -11,9 +11,12 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 
 from __future__ import annotations
 
+from sovaudit.evaluate.home import GROUPS
+from sovaudit.evidence.exposure import Exposure
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
+    colon,
     data_class_label,
     jurisdiction_label,
     lang_name,
@@ -26,23 +29,22 @@ from sovaudit.i18n import (
 )
 from sovaudit.models import Endpoint, EvidenceStep, Finding, Reference, Scan, Status
 from sovaudit.report.escape import html_text, md_code, md_text, safe_url
-from sovaudit.evaluate.home import GROUPS
-from sovaudit.evidence.exposure import Exposure
 from sovaudit.report.summary import (
     CREDITS,
     UNKNOWN,
     Chain,
     EndpointEvidence,
     EvidenceIndex,
-    FindingRow,
     ReportView,
     control_name,
     control_sentence,
     display_records,
     endpoint_evidence,
     endpoint_jurisdictions,
+    group_label,
     iso,
     most_exposed,
+    organization_cards,
     scope_fields,
     split_control,
     uses_ip_asn_table,
@@ -109,7 +111,7 @@ def _details(summary: str, body: list[str]) -> list[str]:
 def _references(refs: tuple[Reference, ...], lang: str) -> list[str]:
     if not refs:
         return []
-    lines = [f"{t('references', lang)}:", ""]
+    lines = [f"{t('references', lang)}{colon(lang).rstrip()}", ""]
     for ref in refs:
         url = safe_url(ref.url)
         # Only a vetted http(s) URL becomes a link; the title is escaped text either way.
@@ -128,32 +130,6 @@ def _badges(finding: Finding, lang: str) -> str:
     if finding.status:
         badges.append(status_label(finding.status, lang))
     return md_text(", ".join(badges)) if badges else ""
-
-
-def _findings_table(view: ReportView, lang: str) -> list[str]:
-    out = _header(
-        t("severity", lang), t("rule", lang), t("organization", lang), t("host", lang),
-        t("layer", lang), t("operator", lang), t("parent", lang), t("jurisdiction", lang),
-        t("status", lang),
-    )
-    for r in view.findings[:MAX_FINDING_ROWS]:
-        e, f, a = r.endpoint, r.finding, r.attribution
-        if a is not None:
-            operator = md_text(a.operator_name or a.operator or "") or DASH
-            parent = md_text(a.ultimate_parent or "") or DASH
-            jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
-        else:
-            operator, parent, jur = DASH, DASH, _jurisdictions(e, lang)
-        out.append(_row(
-            severity_label(f.severity.value, lang), md_code(f.rule_id), _org_name(e),
-            md_code(e.host), _layer(e.layer.value, lang), operator, parent, jur,
-            _badges(f, lang),
-        ))
-    out.append("")
-    hidden = len(view.findings) - MAX_FINDING_ROWS
-    if hidden > 0:
-        out += [f"_{t('more_findings', lang, n=hidden)}_", ""]
-    return out
 
 
 def _rules(view: ReportView, lang: str) -> list[str]:
@@ -178,14 +154,6 @@ def _exposure_line(x: Exposure, lang: str) -> str:
     return (
         f"- {severity_label(x.severity.value, lang)} · {md_code(e.host, in_table=False)} "
         f"({_org_name(e)}, {_layer(e.layer.value, lang)}) · {who} · {rules}"
-    )
-
-
-def _row_line(r: FindingRow, lang: str) -> str:
-    e, f = r.endpoint, r.finding
-    return (
-        f"- {severity_label(f.severity.value, lang)} · {md_code(f.rule_id, in_table=False)} · "
-        f"{md_code(e.host, in_table=False)} ({_org_name(e)}, {_layer(e.layer.value, lang)})"
     )
 
 
@@ -294,15 +262,16 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         lines.append(f"  - {text}")
     if c.findings:
         fired = ", ".join(_fired(f, lang) for f in c.findings)
-        lines.append(f"  - {t('triggered', lang)}: {fired}")
+        lines.append(f"  - {t('triggered', lang)}{colon(lang)}{fired}")
     if a is not None:
         if a.reason:
-            lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
+            lines.append(f"  - {t('reason', lang)}{colon(lang)}{md_text(a.reason)}")
         if a.flags:
             flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
-            lines.append(f"  - {t('flags', lang)}: {flags}")
+            lines.append(f"  - {t('flags', lang)}{colon(lang)}{flags}")
         lines.extend(
-            f"  - {t('conflicts', lang)}: {md_code(x, in_table=False)}" for x in a.conflicts
+            f"  - {t('conflicts', lang)}{colon(lang)}{md_code(x, in_table=False)}"
+            for x in a.conflicts
         )
     return lines
 
@@ -328,7 +297,7 @@ def _endpoint_evidence(
     e = ev.endpoint
     body: list[str] = []
     if e.reason:
-        body += [f"**{t('reason', lang)}**: {md_text(e.reason)}", ""]
+        body += [f"**{t('reason', lang)}**{colon(lang)}{md_text(e.reason)}", ""]
     for c in ev.chains:
         body += _chain(c, hosts, index, lang)
     body.append("")
@@ -363,13 +332,14 @@ def _web(e: Endpoint, lang: str) -> list[str]:
         return []
     lines = [f"**{t('web_probe', lang)}**", ""]
     if w.cdn:
-        lines.append(f"- {t('web_cdn', lang)}: " + ", ".join(md_text(c) for c in w.cdn))
+        lines.append(f"- {t('web_cdn', lang)}{colon(lang)}" + ", ".join(md_text(c) for c in w.cdn))
     if w.ca:
         unverified = "" if w.ca_verified else f" ({t('web_ca_unverified', lang)})"
-        lines.append(f"- {t('web_ca', lang)}: {md_text(w.ca)}{unverified}")
+        lines.append(f"- {t('web_ca', lang)}{colon(lang)}{md_text(w.ca)}{unverified}")
     if w.identity_providers:
         lines.append(
-            f"- {t('web_idp', lang)}: " + ", ".join(md_code(h) for h in w.identity_providers)
+            f"- {t('web_idp', lang)}{colon(lang)}"
+            + ", ".join(md_code(h) for h in w.identity_providers)
         )
     if w.third_party_count:
         more = w.third_party_count - len(w.third_parties)
@@ -378,7 +348,7 @@ def _web(e: Endpoint, lang: str) -> list[str]:
             shown += " " + t("web_more", lang, n=more)
         lines.append(f"- {t('web_third_parties', lang, n=w.third_party_count)}: {shown}")
     if w.error:
-        lines.append(f"- {t('web_error', lang)}: {md_text(w.error)}")
+        lines.append(f"- {t('web_error', lang)}{colon(lang)}{md_text(w.error)}")
     return [*lines, ""]
 
 
@@ -416,12 +386,13 @@ def _endpoints(view: ReportView, lang: str) -> list[str]:
 
 def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
     lines = [f"## {t('scan_info', lang)}", ""]
-    lines.append(f"- **{t('scan_date', lang)}**: {md_code(scan.generated_at, in_table=False)}")
-    lines.append(f"- **{t('report_date', lang)}**: {md_code(iso(view.now), in_table=False)}")
-    lines.append(f"- **{t('tool', lang)}**: sovaudit {md_text(scan.tool_version)}")
-    lines.append(f"- **{t('inventory', lang)}**: {md_code(scan.inventory, in_table=False)}")
+    sep = colon(lang)
+    lines.append(f"- **{t('scan_date', lang)}**{sep}{md_code(scan.generated_at, in_table=False)}")
+    lines.append(f"- **{t('report_date', lang)}**{sep}{md_code(iso(view.now), in_table=False)}")
+    lines.append(f"- **{t('tool', lang)}**{colon(lang)}sovaudit {md_text(scan.tool_version)}")
+    lines.append(f"- **{t('inventory', lang)}**{sep}{md_code(scan.inventory, in_table=False)}")
     resolvers = ", ".join(md_code(r, in_table=False) for r in scan.resolvers)
-    lines.append(f"- **{t('resolvers', lang)}**: {resolvers or t('none', lang)}")
+    lines.append(f"- **{t('resolvers', lang)}**{colon(lang)}{resolvers or t('none', lang)}")
     lines += ["", f"### {t('datasets', lang)}", ""]
     if scan.datasets:
         lines += _header(
@@ -444,13 +415,6 @@ def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
         lines += ["", f"### {t('rule_text_note_title', lang)}", "", note]
     lines += ["", f"## {t('legal_notice_title', lang)}", "", t("legal_notice", lang), ""]
     return lines
-
-
-def group_label(group: str, view: ReportView) -> str:
-    """Our label of a jurisdiction group (home names the profile's countries)."""
-    codes = ", ".join(sorted(view.home.countries)) if len(view.home.countries) <= 3 else "EEE" \
-        if view.lang == "fr" else "EEA"
-    return t(f"group_{group}", view.lang, codes=codes)
 
 
 def _rule_links(x: Exposure, anchors: dict[str, str]) -> str:
@@ -543,8 +507,48 @@ def _providers(view: ReportView, lang: str) -> list[str]:
         if len(figures) > MAX_PROVIDER_ROWS:
             out += [f"_{t('more_rows', lang, n=len(figures) - MAX_PROVIDER_ROWS)}_", ""]
     legend = " · ".join(group_label(g, view) for g in GROUPS)
-    return [*out, f"{t('legend', lang)} : {legend}" if lang == "fr"
-            else f"{t('legend', lang)}: {legend}", ""]
+    return [*out, f"{t('legend', lang)}{colon(lang)}{legend}", ""]
+
+
+MAX_CARDS = 50
+_GROUP_MARK = {"home": "🟢", "allied": "🔵", "us": "🔴", "other": "🟠", "unknown": "⚪"}
+
+
+def _cards(view: ReportView, lang: str) -> list[str]:
+    """A card per organization: the companies behind each kind of service, and its exposures."""
+    cards = organization_cards(view)
+    if not cards:
+        return []
+    out = [f"## {t('org_cards', lang)}", ""]
+    legend = " · ".join(f"{_GROUP_MARK[g]} {group_label(g, view)}" for g in GROUPS)
+    out += [f"{t('legend', lang)}{colon(lang)}{legend}", ""]
+    for card in cards[:MAX_CARDS]:
+        fig = card.figure
+        out += [f'<a id="{card.anchor}"></a>', "",
+                f"### {md_text(fig.organization_name or fig.organization)}", ""]
+        unseen = []
+        for key, parties in card.slots:
+            if not parties:
+                unseen.append(t(key, lang))
+                continue
+            who = ", ".join(
+                f"{_GROUP_MARK[p.group]} {md_text(p.name)}"
+                + (f" ({md_text(p.jurisdiction)})" if p.jurisdiction else "")
+                for p in parties
+            )
+            out.append(f"- **{t(key, lang)}**{colon(lang)}{who}")
+        if unseen:
+            out.append(f"- _{t('card_none', lang).capitalize()}{colon(lang)}"
+                       f"{', '.join(unseen)}_")
+        out.append(f"- **{t('card_exposures', lang, n=len(card.exposures))}**"
+                   + (colon(lang) + ", ".join(
+                       f"{md_code(x.endpoint.host, in_table=False)} "
+                       f"({severity_label(x.severity.value, lang).lower()})"
+                       for x in card.exposures) if card.exposures else ""))
+        out.append("")
+    if len(cards) > MAX_CARDS:
+        out += [f"_{t('more_rows', lang, n=len(cards) - MAX_CARDS)}_", ""]
+    return out
 
 
 def _top(view: ReportView, lang: str) -> list[str]:
@@ -584,6 +588,7 @@ def render_markdown(view: ReportView) -> str:
     out += _exposures(view, lang)
     out += _providers(view, lang)
     out += _good_outcomes(view, lang)
+    out += _cards(view, lang)
     out += _history(view, lang)
     out += [f"## {t('summary', lang)}", "", f"### {t('by_severity_exposures', lang)}", ""]
     out += _header(t("severity", lang), t("count", lang), numeric=1)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sovaudit.attribute.engine import translate_reason
 from sovaudit.errors import SovauditError
 from sovaudit.evaluate.home import Home, home_of, jurisdiction_group
-from sovaudit.evidence.exposure import Exposure, exposures
 from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
+from sovaudit.evidence.exposure import Exposure, exposures
 from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, t
 from sovaudit.models import (
     Attribution,
@@ -936,3 +936,96 @@ def most_exposed(view: ReportView) -> tuple[list[str], list[str]]:
             if o.exposures][:MAX_NAMED]
     providers = [p.name for p in view.parents if p.group not in ("home", "unknown")][:MAX_NAMED]
     return orgs, providers
+
+
+def group_label(group: str, view: ReportView) -> str:
+    """Our label of a jurisdiction group; "home" names the profile's countries."""
+    countries = sorted(view.home.countries)
+    codes = ", ".join(countries) if len(countries) <= 3 else ("EEE" if view.lang == "fr"
+                                                             else "EEA")
+    return t(f"group_{group}", view.lang, codes=codes)
+
+
+# ---------------------------------------------------------------------------------------------
+# A card per organization: who runs its web, mail, DNS, identity and domain, at a glance
+
+_ANCHOR_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
+
+
+def org_anchor(organization: str, position: int) -> str:
+    """``org-<id>``: the inventory id when it is a plain slug, else the card's position (ids
+    come from the evidence file, which is not trusted inside an HTML id)."""
+    return f"org-{organization}" if _ANCHOR_SAFE.match(organization) else f"org-{position}"
+
+
+@dataclass(frozen=True, slots=True)
+class CardParty:
+    name: str
+    jurisdiction: str
+    group: str
+
+
+# Slots of a card: (key of the label, layers, roles); an empty tuple means "any".
+CARD_SLOTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("card_web", ("web",), ()),
+    ("card_gateway", ("mail",), ("gateway",)),
+    ("card_mailbox", ("mail",), ("mailbox",)),
+    ("card_dns", ("dns",), ()),
+    ("card_idp", (), ("identity-provider",)),
+    ("card_registry", ("domain",), ("registry",)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgCard:
+    anchor: str
+    figure: OrganizationFigure
+    slots: tuple[tuple[str, tuple[CardParty, ...]], ...]
+    exposures: tuple[Exposure, ...]
+
+
+def organization_cards(view: ReportView) -> tuple[OrgCard, ...]:
+    """One card per organization, in the order of ``view.organization_figures`` (most exposed
+    first, then name): the companies behind each kind of service, and its exposures."""
+    by_org: dict[str, list[Endpoint]] = {}
+    for e in view.scan.endpoints:
+        by_org.setdefault(e.organization, []).append(e)
+    exposed: dict[str, list[Exposure]] = {}
+    for x in view.exposures:
+        exposed.setdefault(x.endpoint.organization, []).append(x)
+    cards = []
+    for i, fig in enumerate(view.organization_figures, start=1):
+        slots = []
+        for key, layers, roles in CARD_SLOTS:
+            found: dict[tuple[str, str], CardParty] = {}
+            for e in by_org.get(fig.organization, ()):
+                if layers and e.layer.value not in layers:
+                    continue
+                for a in e.attributions:
+                    if a.status is not Status.OK or (roles and a.role not in roles):
+                        continue
+                    if not roles and not controls_data(a):
+                        continue
+                    name = a.ultimate_parent or a.operator_name or a.operator or ""
+                    if name:
+                        found.setdefault((name, a.jurisdiction or ""), CardParty(
+                            name, a.jurisdiction or "",
+                            jurisdiction_group(view.home, a.jurisdiction),
+                        ))
+            if key == "card_gateway" and not found:
+                # No gateway signal: the MX hosts receive the mail first, so they are the
+                # gateway (the mailbox stays "not seen" without a mailbox signal).
+                for e in by_org.get(fig.organization, ()):
+                    if e.layer.value != "mail":
+                        continue
+                    for a in e.attributions:
+                        name = a.ultimate_parent or a.operator_name or a.operator or ""
+                        if a.status is Status.OK and controls_data(a) and name:
+                            found.setdefault((name, a.jurisdiction or ""), CardParty(
+                                name, a.jurisdiction or "",
+                                jurisdiction_group(view.home, a.jurisdiction),
+                            ))
+            slots.append((key, tuple(sorted(found.values(), key=lambda p: natural_key(p.name)))))
+        cards.append(OrgCard(org_anchor(fig.organization, i), fig, tuple(slots),
+                             tuple(exposed.get(fig.organization, ()))))
+    return tuple(cards)
