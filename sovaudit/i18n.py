@@ -166,11 +166,11 @@ STRINGS: dict[str, dict[str, str]] = {
     # Headline, see sovaudit.report.summary.headline().
     "headline_class": {
         "en": "{x} of {y} services holding {cls} are under US control",
-        "fr": "{x} des {y} services qui détiennent {cls} sont sous contrôle américain",
+        "fr": "{x} services sur {y} qui détiennent {cls} sont sous contrôle américain",
     },
     "headline_class_one_x": {
         "en": "1 of {y} services holding {cls} is under US control",
-        "fr": "1 des {y} services qui détiennent {cls} est sous contrôle américain",
+        "fr": "1 service sur {y} qui détient {cls} est sous contrôle américain",
     },
     "headline_class_none": {
         "en": "None of the {y} services holding {cls} is under US control",
@@ -186,11 +186,11 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "headline_all": {
         "en": "{x} of {y} services are under US control",
-        "fr": "{x} des {y} services sont sous contrôle américain",
+        "fr": "{x} services sur {y} sont sous contrôle américain",
     },
     "headline_all_one_x": {
         "en": "1 of {y} services is under US control",
-        "fr": "1 des {y} services est sous contrôle américain",
+        "fr": "1 service sur {y} est sous contrôle américain",
     },
     "headline_all_none": {
         "en": "None of the {y} services is under US control",

@@ -39,6 +39,7 @@ from sovaudit.i18n import (
 )
 from sovaudit.models import Severity
 from sovaudit.report.escape import safe_url, visible
+from sovaudit.report.phrases import flag_label
 from sovaudit.report.summary import (
     CREDITS,
     UNKNOWN,
@@ -246,7 +247,7 @@ def _history_chart(view: ReportView) -> HistoryChart | None:
         return round(H_TOP + plot_h * (1 - pct / 100), 1)
 
     def pct(v: float) -> str:
-        return f"{v:.1f}"
+        return decimal(v, view.lang)
 
     dots = tuple((x(i), y(r.foreign_pct), y(r.us_pct)) for i, r in enumerate(rows))
     desc = t(
@@ -397,6 +398,7 @@ def render_html(view: ReportView) -> str:
         home_label=", ".join(_jurisdiction(c, lang) for c in sorted(view.home.countries)[:3]),
         label_chars=LABEL_CHARS,
         punct_colon=colon(lang).rstrip(),
+        flagl=lambda f: flag_label(f, lang),
         dec=lambda v, d=1: decimal(v, lang, d),
         rule_anchors=rule_anchors,
         endpoint_rows=view.scan.endpoints[:MAX_ENDPOINT_ROWS],

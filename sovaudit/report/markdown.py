@@ -29,6 +29,7 @@ from sovaudit.i18n import (
 )
 from sovaudit.models import Endpoint, EvidenceStep, Finding, Reference, Scan, Status
 from sovaudit.report.escape import html_text, md_code, md_text, safe_url
+from sovaudit.report.phrases import flag_label
 from sovaudit.report.summary import (
     CREDITS,
     UNKNOWN,
@@ -38,6 +39,7 @@ from sovaudit.report.summary import (
     ReportView,
     control_name,
     control_sentence,
+    decimal,
     display_records,
     endpoint_evidence,
     endpoint_jurisdictions,
@@ -210,7 +212,8 @@ def _history(view: ReportView, lang: str) -> list[str]:
         t("us_share", lang), numeric=3,
     )
     out += [
-        _row(md_code(p.generated_at), str(p.endpoints), f"{p.foreign_pct:.1f}", f"{p.us_pct:.1f}")
+        _row(md_code(p.generated_at), str(p.endpoints), decimal(p.foreign_pct, lang),
+             decimal(p.us_pct, lang))
         for p in rows
     ]
     return [*out, ""]
@@ -244,7 +247,7 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         status = "" if a.status is Status.OK else f"{status_label(a.status.value, lang)}, "
         head += (
             f" ({_role(a.role, lang)}, {status}"
-            f"{t('confidence', lang).lower()} {a.confidence:.2f})"
+            f"{t('confidence', lang).lower()} {decimal(a.confidence, lang, 2)})"
         )
     lines = [head]
     if c.same_as is not None:
@@ -267,7 +270,7 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         if a.reason:
             lines.append(f"  - {t('reason', lang)}{colon(lang)}{md_text(a.reason)}")
         if a.flags:
-            flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
+            flags = ", ".join(md_text(flag_label(x, lang)) for x in a.flags)
             lines.append(f"  - {t('flags', lang)}{colon(lang)}{flags}")
         lines.extend(
             f"  - {t('conflicts', lang)}{colon(lang)}{md_code(x, in_table=False)}"

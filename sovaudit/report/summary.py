@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sovaudit.attribute.engine import translate_reason
 from sovaudit.errors import SovauditError
 from sovaudit.evaluate.home import Home, home_of, jurisdiction_group
 from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
@@ -34,6 +33,7 @@ from sovaudit.models import (
     controls_data,
     internal_errors,
 )
+from sovaudit.report.phrases import localize_phrases
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import Rule
@@ -542,23 +542,6 @@ def localize_rule_texts(scan: Scan, lang: str) -> tuple[Scan, dict[str, str], tu
     return replace(scan, endpoints=endpoints), titles, tuple(sorted(ids - texts.keys()))
 
 
-def localize_reasons(scan: Scan, lang: str) -> Scan:
-    """The scan with each attribution's reason in ``lang`` (stored in English; see
-    :func:`sovaudit.attribute.engine.translate_reason`)."""
-    if lang == "en":
-        return scan
-    def endpoint(e: Endpoint) -> Endpoint:
-        if not any(a.reason for a in e.attributions):
-            return e
-        attributions = tuple(
-            replace(a, reason=translate_reason(a.reason, a.flags, lang)) if a.reason else a
-            for a in e.attributions
-        )
-        return replace(e, attributions=attributions)
-
-    return replace(scan, endpoints=tuple(endpoint(e) for e in scan.endpoints))
-
-
 def build_view(
     scan: Scan,
     *,
@@ -568,7 +551,7 @@ def build_view(
 ) -> ReportView:
     """Sort the scan, put rule texts in ``lang`` and compute every figure the reports print."""
     scan, titles, untranslated = localize_rule_texts(scan, lang)
-    scan = localize_reasons(scan, lang)
+    scan = localize_phrases(scan, lang)  # reasons and evidence sentences stored in English
     scan = sort_scan(scan)
     home = home_of(scan.options.get("profile"))
     rows = sorted(
