@@ -453,7 +453,7 @@ def _exposures(view: ReportView, lang: str) -> list[str]:
         sev = severity_label(x.severity.value, lang)
         if x.accepted:
             sev += f" ({md_text(t('accepted', lang))})"
-        if view.baseline is not None and x.new:
+        if x.new:
             sev += f" ({md_text(status_label('new', lang))})"
         out.append(_row(
             sev, _org_name(e), md_code(e.host), _layer(e.layer.value, lang), who, jur,
