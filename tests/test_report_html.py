@@ -201,7 +201,7 @@ def test_rules_once_and_compact_findings_table() -> None:
     assert 'href="#rule-1">QC-HEALTH-INFO</a>' in first
     assert 'href="#e-4"><code>portail.santequebec.ca</code></a>' in first
     assert '<span class="badge badge-new">new</span>' in first
-    assert 'href="#org-sante-qc"' in first and 'class="gdot g-us"' in first
+    assert 'href="#org-sante-qc"' in first and 'class="gd g-us"' in first
     # Good outcomes apart, organization cards with their anchors.
     good = raw[raw.index('id="good-outcomes"'):raw.index('id="org-cards"')]
     assert "SOV-PUBLIC-INFRA" in good and "sev-" not in good

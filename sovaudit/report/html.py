@@ -204,11 +204,12 @@ def _jurisdiction(code: str | None, lang: str) -> str:
 
 # Caps that keep the HTML for 10,000 endpoints under 5 MB; the JSON, CSV and SARIF reports
 # always hold every finding and every endpoint.
-MAX_FINDING_ROWS = 8000
 MAX_ENDPOINT_ROWS = 3000
 MAX_EVIDENCE_ENDPOINTS = 500
 MAX_LIST_ITEMS = 200
-MAX_CARDS = 300
+MAX_CARDS = 200
+MAX_EXPOSURE_ROWS = 4000
+MAX_GOOD_ROWS = 1000
 
 
 # History chart geometry (SVG user units).
@@ -385,12 +386,14 @@ def render_html(view: ReportView) -> str:
         providers_chart=providers,
         cards=cards[:MAX_CARDS],
         hidden_cards=max(len(cards) - MAX_CARDS, 0),
-        org_ids={c.figure.organization: c.anchor for c in cards},
+        org_ids={c.figure.organization: c.anchor for c in cards[:MAX_CARDS]},
         x_group=lambda j: jurisdiction_group(view.home, j or None),
         groups=[(g, group_label(g, view)) for g in GROUPS],
         groupl={g: group_label(g, view) for g in GROUPS},
-        exposures=view.exposures[:MAX_FINDING_ROWS],
-        hidden_exposures=max(len(view.exposures) - MAX_FINDING_ROWS, 0),
+        exposures=view.exposures[:MAX_EXPOSURE_ROWS],
+        hidden_exposures=max(len(view.exposures) - MAX_EXPOSURE_ROWS, 0),
+        good_outcomes=view.good_outcomes[:MAX_GOOD_ROWS],
+        hidden_good=max(len(view.good_outcomes) - MAX_GOOD_ROWS, 0),
         new_exposures=view.new_exposures[:MAX_LIST_ITEMS],
         hidden_new_exposures=max(len(view.new_exposures) - MAX_LIST_ITEMS, 0),
         scope=scope_fields(view),

@@ -55,7 +55,6 @@ from sovaudit.report.summary import (
 
 # Caps that keep a 10,000-endpoint report well under GitHub's 1 MiB job-summary limit; the
 # HTML and JSON reports always hold everything.
-MAX_FINDING_ROWS = 1000
 MAX_EXPOSURE_ROWS = 1000
 MAX_PROVIDER_ROWS = 25
 MAX_ENDPOINT_ROWS = 500
