@@ -18,7 +18,7 @@ from sovaudit.errors import SovauditError
 from sovaudit.evaluate.home import Home, home_of, jurisdiction_group
 from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
 from sovaudit.evidence.exposure import Exposure, exposures
-from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, t
+from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, french_typography, t
 from sovaudit.models import (
     Attribution,
     DataClass,
@@ -542,6 +542,27 @@ def localize_rule_texts(scan: Scan, lang: str) -> tuple[Scan, dict[str, str], tu
     return replace(scan, endpoints=endpoints), titles, tuple(sorted(ids - texts.keys()))
 
 
+def french_rule_texts(scan: Scan) -> Scan:
+    """Rule titles and rationales with French typography (narrow no-break space before : ; ?
+    and !): the packs are written with plain spaces."""
+    cache: dict[str, str] = {}
+
+    def typo(text: str) -> str:
+        out = cache.get(text)
+        if out is None:
+            out = cache[text] = french_typography(text)
+        return out
+
+    def finding(f: Finding) -> Finding:
+        return replace(f, title=typo(f.title), rationale=typo(f.rationale),
+                       references=tuple(Reference(typo(r.title), r.url) for r in f.references))
+
+    return replace(scan, endpoints=tuple(
+        replace(e, findings=tuple(finding(f) for f in e.findings)) if e.findings else e
+        for e in scan.endpoints
+    ))
+
+
 def build_view(
     scan: Scan,
     *,
@@ -552,6 +573,8 @@ def build_view(
     """Sort the scan, put rule texts in ``lang`` and compute every figure the reports print."""
     scan, titles, untranslated = localize_rule_texts(scan, lang)
     scan = localize_phrases(scan, lang)  # reasons and evidence sentences stored in English
+    if lang == "fr":
+        scan = french_rule_texts(scan)
     scan = sort_scan(scan)
     home = home_of(scan.options.get("profile"))
     rows = sorted(
