@@ -115,12 +115,12 @@ CSP = (
 MAX_BARS = 30
 BAR_HEIGHT = 22
 BAR_GAP = 10
-LABEL_WIDTH = 230
-PLOT_WIDTH = 330
-VALUE_WIDTH = 100
+LABEL_WIDTH = 200
+PLOT_WIDTH = 240
+VALUE_WIDTH = 80
 # Characters of a bar label that fit LABEL_WIDTH at 13 px (wide glyphs ~7.5 px); longer ones
 # are cut with an ellipsis (the full label is in the chart's data table and its <title>).
-LABEL_CHARS = 28
+LABEL_CHARS = 24
 
 
 @dataclass(frozen=True, slots=True)

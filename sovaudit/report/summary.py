@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sovaudit.errors import SovauditError
+from sovaudit.errors import SovauditError, UserError
 from sovaudit.evaluate.home import Home, home_of, jurisdiction_group
 from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
 from sovaudit.evidence.exposure import Exposure, exposures
@@ -1035,3 +1035,17 @@ def organization_cards(view: ReportView) -> tuple[OrgCard, ...]:
         cards.append(OrgCard(org_anchor(fig.organization, i), fig, tuple(slots),
                              tuple(exposed.get(fig.organization, ()))))
     return tuple(cards)
+
+
+def only_organization(scan: Scan, organization: str) -> Scan:
+    """The scan cut down to one organization's endpoints (``sovaudit report --org``).
+
+    UserError naming the organizations present when ``organization`` has no endpoint.
+    """
+    kept = tuple(e for e in scan.endpoints if e.organization == organization)
+    if not kept:
+        ids = sorted({e.organization for e in scan.endpoints}, key=natural_key)
+        shown = ", ".join(ids[:20]) + (f" (and {len(ids) - 20} more)" if len(ids) > 20 else "")
+        raise UserError(f"no organization {organization!r} in this evidence file "
+                        f"(organizations: {shown or 'none'})")
+    return replace(scan, endpoints=kept)
