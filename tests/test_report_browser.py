@@ -175,9 +175,16 @@ function measure(w) {
     if (r.left < s.left - 0.5 || r.right > s.right + 0.5) { res.clipped.push(t.textContent); }
     res.minText = Math.min(res.minText, r.height);
   });
+  function inScrollBox(el) {
+    for (var a = el.parentElement; a && a !== d.body; a = a.parentElement) {
+      var o = f.contentWindow.getComputedStyle(a).overflowX;
+      if (o === "auto" || o === "scroll") { return true; }
+    }
+    return false;
+  }
   d.querySelectorAll("body *").forEach(function (el) {
     var r = el.getBoundingClientRect();
-    if (r.right > res.client + 1 && !el.closest(".scroll, .chart") && r.width > 0) {
+    if (r.right > res.client + 1 && r.width > 0 && !inScrollBox(el)) {
       res.wide.push(el.tagName + "." + el.className);
     }
   });

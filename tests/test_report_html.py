@@ -203,7 +203,7 @@ def test_rules_once_and_compact_findings_table() -> None:
     assert '<span class="badge badge-new">new</span>' in first
     assert 'href="#org-sante-qc"' in first and 'class="gd g-us"' in first
     # Good outcomes apart, organization cards with their anchors.
-    good = raw[raw.index('id="good-outcomes"'):raw.index('id="org-cards"')]
+    good = raw[raw.index('id="good-outcomes"'):raw.index('id="summary"')]
     assert "SOV-PUBLIC-INFRA" in good and "sev-" not in good
     assert '<article class="card" id="org-sante-qc">' in raw
 
