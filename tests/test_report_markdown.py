@@ -110,7 +110,7 @@ def test_summary_tables_and_sections() -> None:
     assert "| Santé Québec | 2 | 3 | 2 | 2 |" in text
     # One row per endpoint and controlling party, most severe first, legal bases linked.
     assert (
-        "| Critical | Santé Québec | `santequebec.ca` | Email | Microsoft Corporation "
+        "| Critical (new) | Santé Québec | `santequebec.ca` | Email | Microsoft Corporation "
         "(Microsoft 365 / Exchange Online) | United States (US) | Health | "
         "[`US-CLOUD-ACT-MAIL`](#rule-3), [`US-NSL-METADATA`](#rule-6) |" in text
     )
@@ -151,7 +151,7 @@ def test_french_report_has_no_english_headings() -> None:
                     "enregistrement `A dossier.santequebec.ca -> 199.84.16.10`",
                     "adresse `198.51.100.77`", "motif de nom",
                     "### Chaînes de contrôle", "société mère `Microsoft Corporation`",
-                    "juridiction `US`", "| Critique | Santé Québec | `santequebec.ca` |",
+                    "juridiction `US`", "| Critique (nouveau) | Santé Québec | `santequebec.ca` |",
                     "Faible (risque accepté)", "| Courriel |",
                     "Courriel traité par un fournisseur sous contrôle américain (CLOUD Act)"):
         assert heading in text, heading
