@@ -215,19 +215,8 @@ def is_parquet_evidence(path: Path) -> bool:
 
 
 def connect(path: Path) -> Any:
-    """A DuckDB connection with one view per table of the evidence at ``path``.
-
-    ``path`` is a Parquet folder, or a JSON / JSON Lines evidence file (converted to a
-    temporary Parquet folder first, kept for the connection's life).
-    """
+    """A DuckDB connection with one view per table of the Parquet evidence folder ``path``."""
     duckdb = _duckdb()
-    if not is_parquet_evidence(path):
-        from sovaudit.evidence.read import read_evidence
-
-        scan = read_evidence(path)
-        tmp = Path(tempfile.mkdtemp(prefix="sovaudit-query-"))
-        write_parquet(scan, tmp)
-        path = tmp
     con = duckdb.connect()
     for name in TABLES:
         file = path / f"{name}.parquet"
