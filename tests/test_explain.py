@@ -127,3 +127,14 @@ def test_explain_speaks_of_exposures_in_french(demo_scan: Scan) -> None:
     assert "n'est pas dans le registre des fournisseurs" in musee
     assert "is not in the provider registry" not in musee
     assert "no A or AAAA record" not in musee and "matches no provider pattern" not in musee
+
+
+def test_explain_prints_a_shared_control_chain_once(demo_scan: Scan) -> None:
+    lines = explain(demo_scan, "www.sante.example", "web", lang="en")
+    text = _text(lines)
+    # Seven attributions, two operators of one parent: the chain to Microsoft's 10-K is printed
+    # once per operator, the other attributions refer to it.
+    assert text.count("Operator, parent and law: as in attribution 1/7") == 2
+    assert text.count("Operator, parent and law: as in attribution 4/7") == 3
+    assert text.count("SEC EDGAR CIK 0000789019") == 4  # entity + jurisdiction, two operators
+    assert len(lines) < 120

@@ -25,14 +25,14 @@ from sovaudit.i18n import (
     status_label,
     step_label,
 )
-from sovaudit.models import Attribution, Dataset, Endpoint, Finding, Layer, Scan
+from sovaudit.models import Attribution, Dataset, Endpoint, EvidenceStep, Finding, Layer, Scan
 from sovaudit.report.phrases import (
     attribution_reason,
     flag_label,
     localize_endpoint,
     step_value,
 )
-from sovaudit.report.summary import decimal, localize_rule_texts
+from sovaudit.report.summary import decimal, localize_rule_texts, split_control
 
 MAX_SUGGESTIONS = 5
 
@@ -75,6 +75,10 @@ _L: dict[str, dict[str, str]] = {
         "fr": "texte de chaque règle : sovaudit rules show RÈGLE",
     },
     "not_attributed_party": {"en": "not attributed", "fr": "non attribué"},
+    "same_control": {
+        "en": "Operator, parent and law: as in attribution {position}",
+        "fr": "Exploitant, société mère et droit : comme l'attribution {position}",
+    },
     "own_public": {"en": "public", "fr": "publique"},
     "own_private": {"en": "private", "fr": "privée"},
     "own_not-for-profit": {"en": "not for profit", "fr": "sans but lucratif"},
@@ -211,8 +215,14 @@ def explain_endpoint(endpoint: Endpoint, *, lang: str = "en") -> list[Line]:
     if e.addresses:
         lines.append(Line(1, _t("addresses", lang), ", ".join(e.addresses)))
     total = len(e.attributions)
+    # The control part (operator -> parent -> law) is the same for every address of one
+    # operator: printed once, then referred to.
+    seen: dict[tuple[EvidenceStep, ...], str] = {}
     for i, at in enumerate(e.attributions, 1):
-        lines += explain_attribution(at, f"{i}/{total}", lang=lang)
+        _head, control = split_control(at.evidence)
+        first = seen.setdefault(control, f"{i}/{total}") if control else None
+        same_as = first if first is not None and first != f"{i}/{total}" else None
+        lines += explain_attribution(at, f"{i}/{total}", lang=lang, same_as=same_as)
     bad = [x for x in endpoint_exposures(e) if not x.good]
     good = [x for x in endpoint_exposures(e) if x.good]
     if bad:
@@ -271,13 +281,37 @@ def story(at: Attribution, *, lang: str = "en") -> str:
     return ", ".join(parts)
 
 
-def explain_attribution(at: Attribution, position: str, *, lang: str = "en") -> list[Line]:
-    """Who runs one address or name, who controls them and under which law, with sources."""
+def explain_attribution(
+    at: Attribution, position: str, *, lang: str = "en", same_as: str | None = None
+) -> list[Line]:
+    """Who runs one address or name, who controls them and under which law, with sources.
+
+    With ``same_as`` (the position of an earlier attribution with the identical control chain),
+    the operator, parent and law are not repeated: a line refers to that attribution.
+    """
     lines = [
         Line(1, f"{_t('attribution', lang)} {position}",
              f"{at.subject} ({role_label(at.role, lang)})"),
         Line(2, _t("in_short", lang), story(at, lang=lang)),
     ]
+    if same_as is not None:
+        head, _control = split_control(at.evidence)
+        facts_short: list[tuple[str, str | None]] = [
+            ("asn", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn is not None else None),
+            ("confidence", decimal(at.confidence, lang, 2)),
+            ("status", status_label(at.status.value, lang)),
+            ("flags", ", ".join(flag_label(f, lang) for f in at.flags) or None),
+        ]
+        lines += [Line(2, _t(key, lang), value) for key, value in facts_short if value]
+        if head:
+            lines.append(Line(2, _t("evidence", lang)))
+        lines += [
+            Line(3, step_label(s.step, lang), f"{step_value(s, lang)} ({_t('source', lang)}"
+                 f"{colon(lang)}{s.source})")
+            for s in head
+        ]
+        lines.append(Line(2, _t("same_control", lang, position=same_as)))
+        return lines
     facts: list[tuple[str, str | None]] = [
         ("asn", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn is not None else None),
         (
