@@ -12,40 +12,44 @@ from sovaudit.cli.app import app
 from sovaudit.cli.common import clean, parse_severity
 from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import Diff, diff, live, load_scan
+from sovaudit.evidence.exposure import Exposure
 from sovaudit.report.escape import md_text
 
 
 def diff_text(d: Diff, *, markdown: bool) -> str:
     """A readable summary of a diff (plain text or Markdown)."""
     bullet = "- "
-    md = markdown
     lines: list[str] = []
     head = "## " if markdown else ""
     lines.append(f"{head}What moved ({len(d.moves)})")
     lines += [bullet + _md(m.sentence(), markdown) for m in d.moves] or [bullet + "nothing"]
     lines.append("")
-    lines.append(f"{head}New findings ({len(d.new)})")
-    lines += [
-        bullet
-        + _md(
-            f"[{f.severity.value}] {f.rule_id} on {k[3]} {k[2]} ({k[0]})"
-            + (" (accepted)" if f.accepted else ""),
-            markdown,
-        )
-        for k, f in d.new
-    ] or [bullet + "none"]
-    lines.append("")
-    lines.append(f"{head}Resolved findings ({len(d.resolved)})")
-    lines += [
-        bullet + _md(f"[{r.severity}] {r.rule_id} on {r.layer} {r.host} ({r.organization})", md)
-        for r in d.resolved
-    ] or [bullet + "none"]
+    for title, items in (("Exposures gained", d.exposures_gained),
+                         ("Exposures lost", d.exposures_lost),
+                         ("Good outcomes lost", d.good_lost),
+                         ("Good outcomes gained", d.good_gained)):
+        lines.append(f"{head}{title} ({len(items)})")
+        lines += [bullet + _md(_exposure_line(x), markdown) for x in items] or [bullet + "none"]
+        lines.append("")
+    lines.append(
+        f"{head}Findings (rule by rule): {len(d.new)} new, {len(d.resolved)} gone"
+        + (" (see --format json)" if d.new or d.resolved else "")
+    )
     if d.added_endpoints or d.removed_endpoints:
         lines.append("")
         lines.append(
             f"{head}Endpoints: {len(d.added_endpoints)} added, {len(d.removed_endpoints)} removed"
         )
     return "\n".join(lines) + "\n"
+
+
+def _exposure_line(x: Exposure) -> str:
+    e = x.endpoint
+    who = x.party.name or "not attributed"
+    if x.party.jurisdiction:
+        who += f" ({x.party.jurisdiction})"
+    return f"[{x.severity.value}] {e.layer.value} {e.host} ({e.organization}): {who}; " \
+        f"{', '.join(x.rules)}"
 
 
 def _md(text: str, markdown: bool) -> str:

@@ -10,7 +10,7 @@ import typer
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
 from sovaudit.evidence.read import read_evidence
-from sovaudit.i18n import LANGS, check_lang
+from sovaudit.i18n import LANGS, check_lang, colon
 from sovaudit.report.explain import explain as explain_lines
 
 
@@ -43,5 +43,5 @@ def explain(
         # Labels are ours, values come from DNS, whois and the inventory: both go through safe().
         text = f"{'  ' * line.depth}[bold]{safe(line.label)}[/]"
         if line.value:
-            text += f": {safe(line.value)}"
+            text += f"{colon(language)}{safe(line.value)}"
         out_console.print(text, soft_wrap=True)

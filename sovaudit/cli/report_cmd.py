@@ -17,6 +17,7 @@ from sovaudit.evidence.history import series
 from sovaudit.evidence.read import read_evidence
 from sovaudit.i18n import check_lang, detect_lang
 from sovaudit.report import render, write_reports
+from sovaudit.report.summary import only_organization
 
 
 def scan_time(generated_at: str, evidence: Path) -> datetime:
@@ -57,10 +58,14 @@ def report(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not list the files written.")
     ] = False,
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="Only this organization (inventory id): its own report."),
+    ] = None,
 ) -> None:
     """Render EVIDENCE again, offline: same evidence and language give the same bytes as 'scan'.
 
-    Example: sovaudit report out/report.json -o out/report.fr.html --lang fr
+    Example: sovaudit report out/report.json -o out/report.fr.html --lang fr --org ramq
     """
     language = check_lang(lang) if lang is not None else detect_lang()
     formats_, out = output_plan(output, formats)
@@ -68,12 +73,14 @@ def report(
         raise UserError("refusing to overwrite the evidence file itself", path=str(out))
     scan = read_evidence(evidence)
     now = scan_time(scan.generated_at, evidence)
+    if org is not None:
+        scan = only_organization(scan, org)
     if history is None:
         written = write_outputs(
             scan, formats_, out, lang=language, now=now, inventory_path=inventory
         )
     else:
-        points = series(history)
+        points = series(history, org)
         if out is None:
             sys.stdout.write(render(scan, formats_[0], lang=language, now=now, history=points))
             sys.stdout.flush()

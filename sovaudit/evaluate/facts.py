@@ -23,6 +23,9 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
+from sovaudit.evaluate.home import CANADA, HOMES, country
+from sovaudit.evaluate.home import EEA_STATES as EEA_STATES  # re-exported
+from sovaudit.evaluate.home import EU_MEMBER_STATES as EU_MEMBER_STATES  # re-exported
 from sovaudit.models import Attribution, DataClass, Endpoint, Layer, Status
 
 
@@ -41,13 +44,6 @@ class FactScope(StrEnum):
     ATTRIBUTION = "attribution"
 
 
-# EU member states (ISO 3166-1 alpha-2: Greece is GR here, EL in EU usage), as of 2026-11-25.
-EU_MEMBER_STATES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
-# The EEA adds Iceland, Liechtenstein and Norway: GDPR Chapter V governs transfers beyond it.
-EEA_STATES = EU_MEMBER_STATES | {"IS", "LI", "NO"}
 _CHAIN_FLAG = "chain:"
 
 # Categories of the provider registry (sovaudit/attribute/data/providers.yaml).
@@ -120,14 +116,12 @@ class Fact:
 def _foreign_controlled(at: Attribution) -> bool | None:
     # Unknown jurisdiction is unknown control, not domestic control. A province code (CA-QC,
     # CA-ON) belongs to Canada: control from another province is not foreign control.
-    if at.jurisdiction is None:
-        return None
-    return _country(at.jurisdiction) != "CA"
+    # Every pack that tests this fact is written for a Canadian profile (quebec, canada): their
+    # home, from the one profile table (sovaudit.evaluate.home).
+    return HOMES["quebec"].is_foreign(at.jurisdiction)
 
 
-def _country(jurisdiction: str | None) -> str | None:
-    # CA-QC and other subdivisions belong to their country.
-    return None if jurisdiction is None else jurisdiction.split("-", 1)[0]
+_country = country
 
 
 def _in(countries: frozenset[str], jurisdiction: str | None) -> bool | None:
@@ -245,7 +239,7 @@ _FACT_LIST: tuple[Fact, ...] = (
     Fact("operator_in_canada", _K.BOOLEAN, _A,
          "True when the operator's own entity is in Canada (CA or a province code such as "
          "CA-QC, CA-ON); unknown (None) when its country is unknown.",
-         lambda at: _in(frozenset({"CA"}), at.operator_jurisdiction)),
+         lambda at: _in(CANADA, at.operator_jurisdiction)),
     Fact("operator_in_quebec", _K.BOOLEAN, _A,
          "True when the operator's own entity is in Québec (CA-QC); false when it is in "
          "another province (CA-ON, ...) or another country; unknown (None) when its country "
