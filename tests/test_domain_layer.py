@@ -572,7 +572,7 @@ def test_domain_rules_have_both_languages_sources_and_fixtures(rule_id: str) -> 
     for text in (rule.title, rule.rationale):
         assert text.fr.strip() and text.en.strip() and text.fr != text.en
     assert any(r.url and r.url.startswith("https://") for r in rule.references)
-    assert rule.reviewed == NOW
+    assert datetime.date(2026, 11, 25) <= rule.reviewed <= datetime.date(2026, 12, 3)
     for kind in ("match", "nomatch"):
         assert list((FIXTURES / rule_id / kind).glob("*.yaml"))
 

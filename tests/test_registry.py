@@ -20,6 +20,10 @@ from sovaudit.collect.names import compile_glob
 from sovaudit.errors import DatasetError
 
 REG = default_registry()
+# Operators of the data/providers.d/world-*.yaml fragments, and of the whole shipped registry
+# once they were added (providers.yaml had 129).
+WORLD_OPERATORS = 184
+WORLD_TOTAL = 313
 
 _ENTITY = (
     '{{id: {id}, name: "{name}", country: {country}, ownership: private, parent: {parent}, '
@@ -54,6 +58,16 @@ def test_registry_is_large_enough_and_dated() -> None:
     assert len(REG.operators) >= 60
     date.fromisoformat(REG.reviewed)
     assert REG.version
+
+
+def test_world_fragments_keep_their_breadth() -> None:
+    # Main registry plus data/providers.d/: the world fragments (issue 27) brought the shipped
+    # registry to WORLD_TOTAL operators; other fragments only add to it.
+    world = [op for op in REG.operators.values() if "/providers.d/world-" in op.file]
+    assert len(world) >= WORLD_OPERATORS
+    assert len(REG.operators) >= WORLD_TOTAL
+    # Every world operator announces at least one ASN or carries a name pattern.
+    assert all(op.asns or op.patterns or op.spf_includes for op in world)
 
 
 def test_every_chain_ends_at_an_entity_with_a_country_and_no_cycle() -> None:

@@ -29,6 +29,7 @@ from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
 from sovaudit.pipeline.analyser import Analyser, load_ruleset
+from sovaudit.pipeline.cluster import PARTITION_TARGETS, cluster_scan, parse_cluster
 from sovaudit.pipeline.enrich import check_sources
 from sovaudit.pipeline.options import ScanOptions
 from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
@@ -233,6 +234,24 @@ def scan(
             "memory stays bounded; render it later with 'sovaudit report FILE'.",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Run the scan on Dask: local[:N] (N worker processes here) or a scheduler "
+            "address such as tcp://scheduler:8786; needs pip install 'sovaudit[cluster]'.",
+        ),
+    ] = None,
+    partition_targets: Annotated[
+        int,
+        typer.Option(
+            "--partition-targets",
+            metavar="N",
+            min=1,
+            help="With --cluster: targets per partition (organizations are never split).",
+        ),
+    ] = PARTITION_TARGETS,
 ) -> None:
     """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
 
@@ -262,6 +281,9 @@ def scan(
         raise UserError(
             f"--stream {stream}: give a new file; the evidence being resumed is read from it"
         )
+    cluster_spec = parse_cluster(cluster) if cluster is not None else None
+    if cluster_spec is not None and (stream is not None or resume is not None):
+        raise UserError("--cluster does not combine with --stream or --resume")
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
     options = ScanOptions(
@@ -312,6 +334,16 @@ def scan(
         # Reports, baseline marks and history need the whole scan: read it back from the file.
         result = read_evidence(stream)
         interrupted = False
+    elif cluster_spec is not None:
+        interrupted = False
+        with _progress_bar(quiet, inv.target_count(), f"scanning on {cluster_spec}") as bar:
+            run = cluster_scan(
+                inv, options, cluster_spec, now=now, on_partition=bar,
+                partition_targets=partition_targets,
+            )
+        for message in run.warnings:
+            warn(message)
+        result = run.scan
     else:
         interrupted = False
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
@@ -446,6 +478,22 @@ def _run_streamed(
 
 @contextlib.contextmanager
 def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | None]:
+    with _progress_bar(quiet, total, "resolving") as bar:
+        if bar is None:
+            yield None
+            return
+
+        def advance(_e: Endpoint) -> None:
+            bar(1)
+
+        yield advance
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    quiet: bool, total: int, description: str
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on standard error (a terminal only) advanced by ``n`` at a time."""
     if quiet or not is_tty():
         yield None
         return
@@ -457,10 +505,10 @@ def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | 
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task("resolving", total=total)
+        task = progress.add_task(description, total=total)
 
-        def advance(_e: Endpoint) -> None:
-            progress.advance(task)
+        def advance(n: int) -> None:
+            progress.advance(task, n)
 
         yield advance
 

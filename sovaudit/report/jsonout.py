@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
+
+import orjson
 
 from sovaudit.models import JsonConverter, Scan
 from sovaudit.report.summary import sort_scan
@@ -28,15 +31,29 @@ def iter_json(scan: Scan) -> Iterator[str]:
     convert = JsonConverter()  # the same values as to_jsonable, several times faster
     head = ordered.to_dict(convert)
     head["endpoints"] = []
-    text = json.dumps(head, indent=2, ensure_ascii=False)
+    text = indented(head)
     empty = '"endpoints": []\n}'
     if not ordered.endpoints or not text.endswith(empty):
-        yield json.dumps(ordered.to_dict(convert), indent=2, ensure_ascii=False) + "\n"
+        yield indented(ordered.to_dict(convert)) + "\n"
         return
     yield text[: -len(empty)] + '"endpoints": ['
     separator = "\n    "
     for endpoint in ordered.endpoints:
-        body = json.dumps(convert(endpoint), indent=2, ensure_ascii=False)
-        yield separator + body.replace("\n", "\n    ")
+        yield separator + indented(convert(endpoint)).replace("\n", "\n    ")
         separator = ",\n    "
     yield "\n  ]\n}\n"
+
+
+def indented(value: Any) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, written by orjson's C encoder.
+
+    The standard library's indented output runs its pure-Python encoder: writing the evidence
+    of a scan took 82 % of the scan's time (issue 28). orjson's text is the same for the values
+    evidence holds (tested against json.dumps; only a float with an exponent is spelled
+    differently, ``6e-8`` for ``6e-08``, the same number); the rare value orjson refuses (an
+    integer beyond 64 bits, a lone surrogate from hostile text) goes through json.dumps.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, indent=2, ensure_ascii=False)
