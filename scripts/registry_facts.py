@@ -3,18 +3,21 @@
 
 Usage::
 
-    python scripts/registry_facts.py [--since YYYY-MM-DD] [--list-unverified]
+    python scripts/registry_facts.py [--since YYYY-MM-DD] [--only GLOB ...] [--list-unverified]
 
 One fact is one entity (legal name, country, parent) or one operator (operator -> legal entity,
 ASNs) of ``sovaudit/attribute/data/providers.yaml`` and ``providers.d/*.yaml``. A fact counts as
 verified when it has no ``unverified`` flag, its ``reviewed`` date is on or after ``--since``
 (default 2026-12-01) and its ``source`` contains an http(s) URL. The script prints, per file and
 in total, the number of entity and operator facts, how many are verified, and the share.
+``--only`` keeps the files whose name (relative to the data folder, e.g. ``providers.yaml`` or
+``providers.d/region-*.yaml``) matches one of the given shell patterns.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import re
 import sys
 from datetime import date
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--since", default="2026-12-01", type=date.fromisoformat,
                         help="oldest `reviewed` date that counts (default 2026-12-01)")
+    parser.add_argument("--only", action="append", metavar="GLOB",
+                        help="count only the files matching this pattern (repeatable), "
+                             "e.g. 'providers.d/region-*.yaml'")
     parser.add_argument("--list-unverified", action="store_true",
                         help="also list the ids of the facts not verified")
     args = parser.parse_args(argv)
@@ -82,11 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     total = [0, 0, 0, 0]
     unverified: list[tuple[str, str, str]] = []
     for path in registry_files():
+        name = path.relative_to(DATA).as_posix()
+        if args.only and not any(fnmatch.fnmatch(name, pat) for pat in args.only):
+            continue
         counts = count_file(path, args.since)
         ef, ev, emiss = counts["entities"]
         of, ov, omiss = counts["operators"]
         total = [total[0] + ef, total[1] + ev, total[2] + of, total[3] + ov]
-        name = str(path.relative_to(DATA))
         unverified += [(name, "entity", i) for i in emiss] + [(name, "operator", i) for i in omiss]
         print(f"{name:<34} {ev:>5} / {ef:<5} {ov:>5} / {of:<5} {ev + ov:>5} / {ef + of:<5}"
               f" {_share(ev + ov, ef + of):>8}")
