@@ -129,7 +129,7 @@ def test_weak_attribution_flags_confidence_and_evidence() -> None:
     assert at.evidence[-1].value.startswith("CH (") and "asn-country" in at.evidence[-1].source
     assert level_label(at, "en") == "country only: registered in CH; owner not in the registry"
     assert level_label(at, "fr") == (
-        "pays seulement : enregistré en CH ; propriétaire absent du registre"
+        "pays seulement\u202f: enregistré en CH\u202f; propriétaire absent du registre"
     )
     # The same through an AS number.
     by_asn = attributor.attribute_asn(6730)

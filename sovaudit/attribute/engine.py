@@ -45,6 +45,7 @@ from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, d
 from sovaudit.collect.mailsignals import default_dkim_selectors, mailbox_operators
 from sovaudit.collect.names import normalize_name
 from sovaudit.collect.websignals import default_web_signals, match_ca
+from sovaudit.i18n import french_typography
 from sovaudit.models import (
     Attribution,
     Dataset,
@@ -110,7 +111,8 @@ def level_label(at: Attribution, lang: str = "en", *, short: bool = False) -> st
     level = attribution_level(at)
     labels = LEVEL_SHORT.get(level, LEVEL_LABELS[level]) if short else LEVEL_LABELS[level]
     template = labels.get(lang) or labels["en"]
-    return template.format(country=at.jurisdiction or "?")
+    text = template.format(country=at.jurisdiction or "?")
+    return french_typography(text) if lang == "fr" else text
 
 
 def is_weak(at: Attribution) -> bool:
