@@ -12,10 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from sovaudit.cli.app import app
+from sovaudit.cli.causes import CauseCollector, print_causes
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
+from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
@@ -29,6 +38,7 @@ from sovaudit.pipeline import scan as run_scan
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
+    from sovaudit.stream import EvidenceWriter
 
 
 def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
@@ -52,6 +62,19 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
         return chosen or ["md"], None
     # A path with no extension that is not an existing file is taken as a directory.
     is_dir = output.is_dir() or (not output.suffix and not output.exists())
+    named = None if output.is_dir() else format_from_path(output)
+    if named is not None and chosen and chosen != [named]:
+        # "-o y.md -f html" would write HTML into y.md (or a directory named y.md): refused.
+        wrong = next(f for f in chosen if f != named)
+        raise UserError(
+            msg(
+                "format_contradicts",
+                fmt=wrong,
+                path=output,
+                ext=output.suffix.lstrip(".") or named,
+                want=wrong,
+            )
+        )
     if is_dir or len(chosen) > 1:
         return chosen or ["json", "md"], output
     if not chosen:
@@ -93,14 +116,37 @@ def write_outputs(
     )
 
 
-def summary_line(result: Scan | Tally) -> str:
+def summary_line(
+    result: Scan | Tally, by_severity: dict[Severity, int] | None = None, lang: str | None = None
+) -> str:
+    """"40 endpoints: 30 ok, 1 unknown, 9 skipped; findings: 2 high, 3 medium" (live findings).
+
+    ``by_severity`` (from a :class:`CauseCollector`) is counted from ``result`` when it is a scan.
+    """
+    from sovaudit.cli.causes import CauseCollector, severity_counts_text
+
     tally = result if isinstance(result, Tally) else Tally.of(result.endpoints)
+    if by_severity is None and isinstance(result, Scan):
+        collector = CauseCollector()
+        collector.add(result.endpoints)
+        by_severity = collector.by_severity
     counts = tally.by_status
-    line = (
-        f"{tally.endpoints} endpoints: {counts[Status.OK]} ok, "
-        f"{counts[Status.UNKNOWN]} unknown, {counts[Status.SKIPPED]} skipped"
+    line = msg(
+        "summary",
+        lang,
+        endpoints=tally.endpoints,
+        ok=counts[Status.OK],
+        unknown=counts[Status.UNKNOWN],
+        skipped=counts[Status.SKIPPED],
     )
-    return f"{line}, {tally.internal} with internal errors" if tally.internal else line
+    if tally.internal:
+        line += ", " + msg("summary_internal", lang, count=tally.internal)
+    if by_severity is not None:
+        text = severity_counts_text(by_severity, lang or cli_lang())
+        line += "; " + (msg("summary_findings", lang, counts=text) if text else msg(
+            "summary_no_findings", lang
+        ))
+    return line
 
 
 def report_internal_errors(tally: Tally) -> None:
@@ -235,6 +281,7 @@ def scan(
     from sovaudit.shard import parse_shard, shard_inventory
 
     language = _check_lang(lang) if lang else detect_lang()
+    set_cli_lang(lang)
     # A streamed scan writes reports only when asked: its evidence file is the output.
     reports_wanted = stream is None or output is not None or bool(formats)
     formats_, out = output_plan(output, formats)
@@ -284,10 +331,12 @@ def scan(
             f"{inv.target_count()} targets: every endpoint is kept in memory until the end; "
             "--stream FILE.jsonl keeps memory bounded (docs/scale.md)"
         )
+    # Findings by severity and the first causes of a failure, counted as endpoints are analysed.
+    causes = CauseCollector(threshold, new_threshold)
     if stream is not None:
         tally, interrupted = _run_streamed(
             inv, options, stream, now=now, quiet=quiet, resume=previous, ruleset=ruleset,
-            shard=str(slice_) if slice_ is not None else None,
+            shard=str(slice_) if slice_ is not None else None, causes=causes,
         )
         if interrupted:
             error(
@@ -298,10 +347,12 @@ def scan(
         report_internal_errors(tally)
         if not reports_wanted and base is None and history is None:
             if not quiet:
-                err_console.print(safe(summary_line(tally)))
+                err_console.print(safe(summary_line(tally, causes.by_severity)))
                 if str(stream) != "-":
-                    err_console.print(f"wrote {safe(stream)}")
-            raise typer.Exit(tally_exit_code(tally, threshold, strict))
+                    err_console.print(msg("wrote", path=safe(stream)))
+            code = tally_exit_code(tally, threshold, strict)
+            print_causes(causes, code, cli_lang())
+            raise typer.Exit(code)
         from sovaudit.report.jsonout import read_evidence
 
         # Reports, baseline marks and history need the whole scan: read it back from the file.
@@ -338,32 +389,47 @@ def scan(
         # Appended before the reports are written, so their trend chart includes this scan.
         append_history(history, result)
         points = series(history)
-    written = write_outputs(
-        result,
-        (formats_ if reports_wanted else [])
-        if not interrupted or out is not None
-        else ["json"],
-        out if not interrupted or out is not None else Path("sovaudit-partial.json"),
-        lang=language,
-        now=now,
-        inventory_path=Path(inventory) if inventory != "-" else None,
-        history=points,
-    )
-    if interrupted and out is not None and "json" not in formats_:
-        written.append(_write_partial_evidence(result, out, written))
+    with writing_step(quiet or out is None):
+        written = write_outputs(
+            result,
+            (formats_ if reports_wanted else [])
+            if not interrupted or out is not None
+            else ["json"],
+            out if not interrupted or out is not None else Path("sovaudit-partial.json"),
+            lang=language,
+            now=now,
+            inventory_path=Path(inventory) if inventory != "-" else None,
+            history=points,
+        )
+        if interrupted and out is not None and "json" not in formats_:
+            written.append(_write_partial_evidence(result, out, written))
     if stream is None:
         report_internal_errors(Tally.of(result.endpoints))
+    causes = CauseCollector(threshold, new_threshold)
+    causes.add(result.endpoints)
     if not quiet:
-        err_console.print(safe(summary_line(result)))
+        err_console.print(safe(summary_line(result, causes.by_severity)))
         if base is not None:
             new = sum(1 for e in result.endpoints for f in e.findings if f.status == "new")
-            err_console.print(f"against the baseline: {new} new, {len(resolved)} resolved")
+            err_console.print(msg("baseline_counts", new=new, resolved=len(resolved)))
         for path in [*([stream] if stream is not None else []), *written]:
-            err_console.print(f"wrote {safe(path)}")
+            err_console.print(msg("wrote", path=safe(path)))
     if interrupted:
         error("interrupted: partial evidence written; continue with --resume")
         raise typer.Exit(130)
-    raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
+    code = exit_code(result, threshold, new_threshold, strict)
+    print_causes(causes, code, cli_lang())
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def writing_step(quiet: bool) -> Iterator[None]:
+    """A "writing reports" spinner on a terminal: a large JSON report takes seconds to write."""
+    if quiet or not is_tty():
+        yield
+        return
+    with err_console.status(msg("writing_reports") + "..."):
+        yield
 
 
 def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Path:
@@ -420,6 +486,7 @@ def _run_streamed(
     resume: Scan | None,
     ruleset: RuleSet,
     shard: str | None,
+    causes: CauseCollector,
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
     from sovaudit.pipeline import Analyser, scan_header
@@ -437,7 +504,13 @@ def _run_streamed(
     try:
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
             result = run_into(
-                inv, options, writer, started=now, on_done=advance, resume=resume, ruleset=ruleset
+                inv,
+                options,
+                _Counted(writer, causes),
+                started=now,
+                on_done=advance,
+                resume=resume,
+                ruleset=ruleset,
             )
     except BaseException:
         writer.abandon()  # no end line: whoever reads it knows it is incomplete
@@ -446,8 +519,24 @@ def _run_streamed(
     return result.tally, result.interrupted
 
 
+class _Counted:
+    """A sink that counts findings and causes as endpoints pass on to ``sink``."""
+
+    def __init__(self, sink: EvidenceWriter, causes: CauseCollector) -> None:
+        self.sink = sink
+        self.causes = causes
+
+    def add(self, endpoints: Sequence[Endpoint]) -> None:
+        self.causes.add(endpoints)
+        self.sink.add(endpoints)
+
+
 @contextlib.contextmanager
 def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | None]:
+    """A progress bar over the targets; endpoints the scan discovers (DMARC reporting,
+    collaboration...) are added to its total as they are found, so it ends at 100%."""
+    from sovaudit.pipeline import DISCOVERED_LAYERS
+
     if quiet or not is_tty():
         yield None
         return
@@ -456,12 +545,18 @@ def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | 
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task("resolving", total=total)
+        task = progress.add_task(msg("resolving"), total=total)
+        discovered = 0
 
-        def advance(_e: Endpoint) -> None:
+        def advance(e: Endpoint) -> None:
+            nonlocal discovered
+            if e.layer in DISCOVERED_LAYERS:
+                discovered += 1
+                progress.update(task, total=total + discovered)
             progress.advance(task)
 
         yield advance
