@@ -77,6 +77,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{files} fichiers fusionnés : {endpoints} points d'accès",
     },
     "partial": {"en": " (partial)", "fr": " (partiel)"},
+    "merge_incomplete": {
+        "en": "exit 3 (--strict): the merged results are incomplete: missing {what}",
+        "fr": "code 3 (--strict) : la fusion est incomplète : il manque {what}",
+    },
+    "partial_part": {
+        "en": "the end of an interrupted part",
+        "fr": "la fin d'une partie interrompue",
+    },
 }
 
 _override: str | None = None
