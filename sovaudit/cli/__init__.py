@@ -119,6 +119,12 @@ def main() -> None:
         app(standalone_mode=True)
     except SovauditError as exc:
         error(str(exc))
+        # An inventory's errors are reported at once, one FILE:LINE line each.
+        others = getattr(exc, "others", ())
+        for other in others:
+            error(str(other))
+        if getattr(exc, "truncated", False):
+            error(f"more errors not shown: fix these {1 + len(others)} first")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         error("interrupted")

@@ -290,6 +290,8 @@ def scan(
     if new_threshold is not None and baseline is None:
         raise UserError("--fail-on-new needs --baseline")
     inv = load_inventory(inventory)
+    for message in inv.warnings:
+        warn(message)  # a URL taken for its host, a duplicate merged: printed even with -q
     slice_ = parse_shard(shard) if shard is not None else None
     if slice_ is not None:
         inv = shard_inventory(inv, slice_)
