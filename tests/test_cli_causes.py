@@ -127,3 +127,56 @@ def test_format_agreeing_with_the_file_name_is_fine(
     proc = scan(nameserver, inv, "-o", str(out), "-f", "sarif", "-q")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
+def test_sarif_for_code_scanning_through_the_cli(
+    nameserver: LoopbackNameserver, tmp_path: Path
+) -> None:
+    """URIs from the repository root, one result per exposure, fingerprints stable."""
+    import jsonschema
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "inventories").mkdir()
+    (repo / "ci").mkdir()
+    inv = repo / "inventories" / "sante.yaml"
+    inv.write_text(INVENTORY, encoding="utf-8")
+    logs = []
+    for name in ("a.sarif", "b.sarif"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "sovaudit", "scan", "../inventories/sante.yaml", "-r",
+             nameserver.spec, "--timeout", "1", "-o", name, "-q"],
+            capture_output=True, text=True, timeout=120, cwd=repo / "ci",
+            env={**os.environ, "LANG": "C", "LC_ALL": "C"},
+        )
+        assert proc.returncode == 0, proc.stderr
+        logs.append(json.loads((repo / "ci" / name).read_text(encoding="utf-8")))
+    schema = json.loads(
+        (Path(__file__).parent / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    jsonschema.Draft4Validator(schema).validate(logs[0])
+    results = logs[0]["runs"][0]["results"]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert uris == {"inventories/sante.yaml"}
+    assert all(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        for r in results
+    )
+    # One result per endpoint and controlling party: fewer results than findings.
+    keys = [(r["properties"]["host"], r["properties"]["layer"], r["properties"]["controller"])
+            for r in results]
+    assert len(keys) == len(set(keys))
+    findings = sum(len(r["properties"]["rules"]) for r in results)
+    assert len(results) < findings
+    portal = next(r for r in results if r["properties"]["host"] == "portail.sante.test")
+    assert portal["properties"]["controller"] == "Microsoft Corporation"
+    assert "Legal bases: " in portal["message"]["text"]
+    assert "US-CLOUD-ACT-HOSTING" in portal["message"]["text"]
+
+    def prints(log: dict[str, object]) -> list[str]:
+        return sorted(r["partialFingerprints"]["sovauditExposure/v1"]  # type: ignore[index]
+                      for r in log["runs"][0]["results"])  # type: ignore[index]
+
+    assert prints(logs[0]) == prints(logs[1])  # the same exposures, run after run
