@@ -108,6 +108,7 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
     report_cmd,
     rules_cmd,
     scan_cmd,
+    summary_cmd,
 )
 
 
