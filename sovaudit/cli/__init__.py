@@ -114,10 +114,15 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
 
 def main() -> None:
     """Entry point of the ``sovaudit`` command."""
-    from sovaudit.cli.common import error
+    import typer.main
 
+    from sovaudit.cli.common import error
+    from sovaudit.cli.helpdoc import polish
+
+    command = typer.main.get_command(app)
+    polish(command)
     try:
-        app(standalone_mode=True)
+        command(standalone_mode=True)
     except SovauditError as exc:
         error(str(exc))
         # An inventory's errors are reported at once, one FILE:LINE line each.

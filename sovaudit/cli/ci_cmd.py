@@ -90,7 +90,13 @@ def diff_cmd(
         typer.echo(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
     else:
         text = diff_text(d, markdown=fmt == "md")
-        typer.echo(clean(text), nl=False)
+        if fmt == "text" and out_console.is_terminal:
+            from sovaudit.cli.style import colour_text
+
+            # Severities and jurisdictions in colour on a terminal (never in a pipe or a file).
+            out_console.print(colour_text(clean(text)), end="", soft_wrap=True)
+        else:
+            typer.echo(clean(text), nl=False)
     if threshold is not None and any(live(f, threshold) for _k, f in d.new):
         raise typer.Exit(1)
 

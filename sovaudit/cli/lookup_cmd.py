@@ -14,6 +14,7 @@ from sovaudit.attribute.engine import Attributor
 from sovaudit.attribute.registry import normalize_name
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
+from sovaudit.cli.style import jurisdiction_style
 from sovaudit.errors import UserError
 from sovaudit.i18n import LANGS, detect_lang, jurisdiction_label, status_label, t
 from sovaudit.models import Attribution, Status, to_jsonable
@@ -158,6 +159,11 @@ def _render(attributions: list[Attribution], lang: str) -> None:
         jur = t("unknown", lang)
         if at.jurisdiction:
             jur = f"{at.jurisdiction} ({jurisdiction_label(at.jurisdiction, lang)})"
+        styles = {t("jurisdiction", lang): jurisdiction_style(at.jurisdiction)}
+        if at.operator_jurisdiction:
+            styles[_label("operator_jurisdiction", lang)] = jurisdiction_style(
+                at.operator_jurisdiction
+            )
         rows: list[tuple[str, str | None]] = [
             ("ASN", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn else None),
             (t("operator", lang), at.operator_name and f"{at.operator_name} [{at.operator}]"),
@@ -174,7 +180,8 @@ def _render(attributions: list[Attribution], lang: str) -> None:
         ]
         for key, value in rows:
             if value:
-                facts.add_row(safe(key), safe(value))
+                style = styles.get(key)
+                facts.add_row(safe(key), f"[{style}]{safe(value)}[/]" if style else safe(value))
         out_console.print(facts)
         steps = Table(title=t("evidence", lang), title_justify="left")
         for key in ("step", "value", "source"):

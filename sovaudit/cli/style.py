@@ -6,9 +6,24 @@ Rich drops every colour by itself when standard output/error is not a terminal o
 
 from __future__ import annotations
 
+import re
+
+from rich.markup import escape
+
 from sovaudit.models import Severity
 
-__all__ = ["jurisdiction_group", "jurisdiction_style", "severity_style", "styled_jurisdiction"]
+__all__ = [
+    "colour_text",
+    "jurisdiction_group",
+    "jurisdiction_style",
+    "severity_style",
+    "styled_jurisdiction",
+]
+
+# "[high]" severities and "(US)" / "(CA-QC)" jurisdictions in a line of plain text.
+_MARKS = re.compile(
+    r"\[(info|low|medium|high|critical)\]|\(([A-Z]{2}(?:-[A-Z0-9]{1,3})?)\)"
+)
 
 _SEVERITY_STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -60,3 +75,19 @@ def jurisdiction_style(code: str | None) -> str:
 def styled_jurisdiction(code: str | None, text: str) -> str:
     """``text`` (already escaped for Rich) wrapped in the style of ``code``'s group."""
     return f"[{jurisdiction_style(code)}]{text}[/]"
+
+
+def colour_text(text: str) -> str:
+    """Plain ``text`` as Rich markup: "[high]" and "(US)" in their colours, the rest escaped."""
+    out: list[str] = []
+    last = 0
+    for m in _MARKS.finditer(text):
+        out.append(escape(text[last : m.start()]))
+        if m.group(1):
+            out.append(f"[{severity_style(m.group(1))}]\\[{m.group(1)}][/]")
+        else:
+            code = m.group(2)
+            out.append(f"([{jurisdiction_style(code)}]{code}[/])")
+        last = m.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
