@@ -80,3 +80,23 @@ def test_colour_text_styles_severities_and_jurisdictions() -> None:
     assert [jurisdiction_group(c) for c in ("CA-QC", "US", "FR", "CN", None)] == [
         "domestic", "us", "europe", "foreign", "unknown"
     ]
+
+
+def test_data_info_lists_every_dataset_in_use() -> None:
+    import json
+
+    proc = run("data", "info", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    kinds = [r["kind"] for r in rows]
+    assert kinds[:3] == ["ip-asn", "registry", "tld"] and kinds.count("rules") >= 5
+    for row in rows:
+        for key in ("name", "version", "date", "source", "licence", "counts"):
+            assert row[key] not in (None, ""), (row["name"], key)
+        assert all(isinstance(n, int) and n > 0 for n in row["counts"].values()), row
+    registry = rows[1]
+    assert registry["counts"]["operators"] > 50
+    table = run("data", "info").stdout
+    for name in ("ip-location-db/asn", "provider registry", "domain registry table",
+                 "rules:quebec", "rules:united-states"):
+        assert name in table, name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,59 +17,66 @@ from sovaudit.attribute.asntable import (
     latest_npm_tarball,
     package_data_dir,
     reset_user_table,
-    user_table_dir,
 )
 from sovaudit.cli.app import app
 from sovaudit.cli.common import err_console, out_console, safe
 
 data_app = typer.Typer(
     name="data",
-    help="Show or update the offline datasets (IP -> ASN table) / Jeux de données hors ligne.",
+    help="Show the datasets in use, update the IP -> ASN table / Jeux de données hors ligne.",
     no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
-
-
-def dataset_rows() -> list[dict[str, Any]]:
-    """One dict per dataset in use: the fields of ``Dataset`` plus rows and file."""
-    table = AsnTable.default()
-    user = user_table_dir()
-    row: dict[str, Any] = {
-        "name": table.dataset.name,
-        "version": table.dataset.version,
-        "date": table.dataset.date,
-        "source": table.dataset.source,
-        "licence": table.dataset.licence,
-        "rows": {"ipv4": table.rows(4), "ipv6": table.rows(6)},
-        "file": str(table.directory),
-        "origin": "user" if user is not None and user == table.directory else "package",
-        "published": str(table.metadata.get("published", "")),
-    }
-    return [row]
 
 
 @data_app.command("info")
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Print the datasets in use: name, version, date, source, licence, rows, file.
+    """Print every dataset in use: the IP -> ASN table, the provider registry, the TLD table and
+    the rule packs, each with name, version, date, source, licence and counts.
 
     Example: sovaudit data info --json
     """
+    from sovaudit.cli.datasets import dataset_rows
+
     rows = dataset_rows()
     if as_json:
         # Plain print: JSON must reach stdout byte for byte, without Rich wrapping.
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    packs = [row for row in rows if row["kind"] == "rules"]
     # One field per line: sources and paths are too long for a column each in 80 characters.
     for row in rows:
-        table = Table(title="Dataset in use / Jeu de données utilisé", show_header=False)
+        if row["kind"] == "rules":
+            continue
+        if row["kind"] == "error":
+            err_console.print(f"[red]{safe(row['name'])}: unavailable[/] ({safe(row['error'])})")
+            continue
+        table = Table(title=safe(row["name"]), title_justify="left", show_header=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
-        for key in ("name", "version", "date", "source", "licence"):
+        for key in ("version", "date", "source", "licence"):
             table.add_row(key, safe(row[key]))
-        table.add_row("rows", f"{row['rows']['ipv4']} IPv4 + {row['rows']['ipv6']} IPv6")
-        table.add_row("file", safe(f"{row['file']} ({row['origin']})"))
+        counts = ", ".join(f"{n} {what}" for what, n in row["counts"].items())
+        table.add_row("counts", safe(counts))
+        origin = f" ({row['origin']})" if "origin" in row else ""
+        table.add_row("file", safe(f"{row['file']}{origin}"))
+        out_console.print(table)
+    if packs:
+        # The version of a pack is its file's hash; the files are listed under the table.
+        table = Table(
+            title="Rule packs / Règles (default profile)",
+            title_justify="left",
+            caption=safe(", ".join(row["source"] for row in packs)),
+        )
+        for column in ("name", "version", "date", "rules", "licence"):
+            table.add_column(column, no_wrap=True)
+        for row in packs:
+            table.add_row(
+                safe(row["name"]), safe(row["version"]), safe(row["date"]),
+                str(row["counts"]["rules"]), safe(row["licence"]),
+            )
         out_console.print(table)
 
 
