@@ -112,15 +112,28 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
 )
 
 
+def _lang_argument(args: list[str]) -> str | None:
+    """The value of ``--lang`` on the command line, if any: it wins over the locale, for help
+    and messages alike (read before parsing, as ``--help`` is answered during parsing)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def main() -> None:
     """Entry point of the ``sovaudit`` command."""
     import typer.main
 
     from sovaudit.cli.common import error
     from sovaudit.cli.helpdoc import polish
+    from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 
+    set_cli_lang(_lang_argument(sys.argv[1:]))
     command = typer.main.get_command(app)
-    polish(command)
+    polish(command, lang=cli_lang())
     try:
         command(standalone_mode=True)
     except SovauditError as exc:
@@ -130,7 +143,7 @@ def main() -> None:
         for other in others:
             error(str(other))
         if getattr(exc, "truncated", False):
-            error(f"more errors not shown: fix these {1 + len(others)} first")
+            error(msg("more_errors", count=1 + len(others)))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         error("interrupted")

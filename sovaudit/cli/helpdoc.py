@@ -83,9 +83,19 @@ def _flags_without_type() -> None:
     TyperOption._sovaudit_flags = True  # type: ignore[attr-defined]
 
 
-def polish(command: Any, path: tuple[str, ...] = ()) -> None:
-    """Set metavars and help panels on ``command`` and every subcommand (in place)."""
+def polish(command: Any, path: tuple[str, ...] = (), *, lang: str = "en") -> None:
+    """Set metavars and help panels on ``command`` and every subcommand (in place); with
+    ``lang="fr"``, the help texts in French where :mod:`sovaudit.cli.help_fr` has them."""
     _flags_without_type()
+    if lang == "fr":
+        from sovaudit.cli.help_fr import COMMANDS_FR, apply_typer_words
+
+        apply_typer_words()
+        french = COMMANDS_FR.get(" ".join(path))
+        if french is not None:
+            command.help = french
+            command.short_help = None
+        _french_help_option(command)
     order = list(_PANELS.get(" ".join(path), {}))
     panels = {
         option: panel
@@ -99,6 +109,8 @@ def polish(command: Any, path: tuple[str, ...] = ()) -> None:
                 param.metavar = f"{name}..." if param.nargs != 1 else name
             # The name says what it is; Typer would add "<str>" or "<path>" beside it.
             param.display_type_rich = _no_type
+            if lang == "fr":
+                _french(param)
             continue
         longs = [o for o in param.opts if o.startswith("--")]
         if getattr(param, "is_flag", False) or getattr(param, "count", False):
@@ -109,7 +121,12 @@ def polish(command: Any, path: tuple[str, ...] = ()) -> None:
             param.rich_help_panel = panels[longs[0]]
         elif panels and longs and longs[0] not in ("--help",):
             param.rich_help_panel = "Input"
-    if order:
+        if lang == "fr":
+            _french(param)
+    if lang == "fr":
+        from sovaudit.cli.help_fr import PANELS_FR
+
+        order = [PANELS_FR.get(p, p) for p in order]
         # Panels print in the order their first option appears: put them in the panels' order.
         def rank(param: Any) -> int:
             panel = getattr(param, "rich_help_panel", None)
@@ -117,4 +134,29 @@ def polish(command: Any, path: tuple[str, ...] = ()) -> None:
 
         command.params.sort(key=rank)
     for name, sub in getattr(command, "commands", {}).items():
-        polish(sub, (*path, name))
+        polish(sub, (*path, name), lang=lang)
+
+
+def _french_help_option(command: Any) -> None:
+    """Click makes ``--help`` when it prints the help: translate it then."""
+    from sovaudit.cli.help_fr import OPTIONS_FR
+
+    original = command.get_help_option
+
+    def get_help_option(ctx: Any) -> Any:
+        option = original(ctx)
+        if option is not None and option.help in OPTIONS_FR:
+            option.help = OPTIONS_FR[option.help]
+        return option
+
+    command.get_help_option = get_help_option
+
+
+def _french(param: Any) -> None:
+    from sovaudit.cli.help_fr import OPTIONS_FR, PANELS_FR
+
+    if param.help in OPTIONS_FR:
+        param.help = OPTIONS_FR[param.help]
+    panel = getattr(param, "rich_help_panel", None)
+    if panel in PANELS_FR:
+        param.rich_help_panel = PANELS_FR[panel]

@@ -77,6 +77,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{files} fichiers fusionnés : {endpoints} points d'accès",
     },
     "partial": {"en": " (partial)", "fr": " (partiel)"},
+    "more_errors": {
+        "en": "more errors not shown: fix these {count} first",
+        "fr": "d'autres erreurs ne sont pas affichées : corrigez d'abord ces {count}",
+    },
+    "interrupted": {
+        "en": "interrupted: partial evidence written; continue with --resume",
+        "fr": "interrompu : preuve partielle écrite ; reprenez avec --resume",
+    },
     "merge_incomplete": {
         "en": "exit 3 (--strict): the merged results are incomplete: missing {what}",
         "fr": "code 3 (--strict) : la fusion est incomplète : il manque {what}",
