@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from sovaudit.cli import app
-from sovaudit.config import load_config
+from sovaudit.cli.config import load_config
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.errors import UserError
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 import sovaudit.collect.endpoints as endpoints_module
 import sovaudit.collect.rdap as rdap_module
 import sovaudit.collect.web as web_module
-import sovaudit.pipeline as pipeline_module
+import sovaudit.pipeline.analyser as analyser_module
 from sovaudit.attribute.asntable import AsnTable
 from sovaudit.attribute.engine import Attributor
 from sovaudit.attribute.registry import default_registry
@@ -149,7 +149,7 @@ def test_a_bug_in_attribution(
 
     monkeypatch.setattr(Attributor, "attribute_endpoint", attribute_endpoint)
     result, evidence, markdown = _scan(tmp_path, zones)
-    _assert_reported(result, markdown, "sovaudit.pipeline._attribute")
+    _assert_reported(result, markdown, "sovaudit.pipeline.analyser._attribute")
     bug = _endpoint(evidence, "www.bug.test")
     assert bug["status"] == "unknown" and bug["attributions"] == []
     ok = _endpoint(evidence, "www.ok.test")
@@ -159,16 +159,16 @@ def test_a_bug_in_attribution(
 def test_a_bug_in_the_rules(
     zones: LoopbackNameserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = pipeline_module.evaluate
+    real = analyser_module.evaluate
 
     def evaluate(batch: list[Any], *args: Any, **kwargs: Any) -> Any:
         if any(e.host == "www.bug.test" for e in batch):
             _planted()
         return real(batch, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline_module, "evaluate", evaluate)
+    monkeypatch.setattr(analyser_module, "evaluate", evaluate)
     result, evidence, markdown = _scan(tmp_path, zones)
-    _assert_reported(result, markdown, "sovaudit.pipeline.run")
+    _assert_reported(result, markdown, "sovaudit.pipeline.analyser.run")
     assert _endpoint(evidence, "www.bug.test")["status"] == "unknown"
     # The other endpoints of the same batch are still evaluated.
     assert _endpoint(evidence, "www.ok.test")["findings"]

@@ -41,6 +41,7 @@ from sovaudit.collect.web import (
 
 DATA = Path(__file__).parent / "data" / "web"
 PROVIDERS = Path(__file__).parent.parent / "sovaudit" / "attribute" / "data" / "providers.yaml"
+WEB_SIGNALS = Path(__file__).parent.parent / "sovaudit" / "collect" / "data" / "web_signals.yaml"
 
 NAMES = [
     "site.test",
@@ -539,7 +540,7 @@ def test_identity_provider_globs_do_not_match_lookalikes() -> None:
 def test_signal_operators_exist_in_the_provider_registry() -> None:
     registry = yaml.safe_load(PROVIDERS.read_text(encoding="utf-8"))
     operators = {op["id"] for op in registry["operators"]}
-    data = yaml.safe_load((PROVIDERS.parent / "web_signals.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(WEB_SIGNALS.read_text(encoding="utf-8"))
     used = {
         entry["operator"]
         for section in ("headers", "cookies", "identity_providers", "cas")

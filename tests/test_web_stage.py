@@ -25,8 +25,9 @@ from sovaudit.collect.web import observation_from_details
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import parse_inventory
 from sovaudit.models import DataClass, Endpoint, Layer, Scan, Status
-from sovaudit.pipeline import ScanOptions, scan
-from sovaudit.webstage import third_party_hosts
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
+from sovaudit.pipeline.webstage import third_party_hosts
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SITE_NAMES = [
@@ -257,7 +258,7 @@ def test_unresolvable_page_is_not_probed(site: tuple[Server, Path], tmp_path: Pa
 def test_third_party_hosts_are_deduplicated_and_capped() -> None:
     from sovaudit.collect.htmlrefs import ThirdParty
     from sovaudit.collect.web import WebObservation
-    from sovaudit.webstage import MAX_THIRD_PARTIES_PER_PAGE
+    from sovaudit.pipeline.webstage import MAX_THIRD_PARTIES_PER_PAGE
 
     many = tuple(
         ThirdParty(f"h{i}.other.test", ("script",), f"https://h{i}.other.test/a.js")

@@ -10,13 +10,17 @@ from typing import Annotated
 import typer
 
 from sovaudit import __version__
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.registry import default_registry
 from sovaudit.cli.app import app
+from sovaudit.cli.common import error
+from sovaudit.cli.config import CONFIG_META, default_map, load_config
+from sovaudit.cli.helpdoc import polish
+from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.errors import SovauditError
+from sovaudit.evaluate import load_rules
 
 __all__ = ["CONFIG_META", "app", "main"]
-
-# Where the root callback leaves the loaded configuration for `sovaudit config show`.
-CONFIG_META = "sovaudit.config"
 
 
 def _version(value: bool) -> None:
@@ -33,10 +37,6 @@ def dataset_versions() -> list[str]:
     A dataset that cannot be loaded is reported as such: ``--version`` is what a user runs when
     something is wrong, so it must not fail itself.
     """
-    from sovaudit.attribute.asntable import AsnTable
-    from sovaudit.attribute.registry import default_registry
-    from sovaudit.evaluate import load_rules
-
     lines: list[str] = []
     try:
         asn = AsnTable.default().dataset
@@ -87,8 +87,6 @@ def _root(
     """Audit the data sovereignty of public services."""
     if ctx.resilient_parsing:  # shell completion: never fail on a configuration file
         return
-    from sovaudit.config import default_map, load_config
-
     # Loaded before the subcommand parses its options: its defaults come from this map, so an
     # option given on the command line still wins over the file and the environment.
     settings = load_config(config, environ=os.environ)
@@ -125,12 +123,6 @@ def _lang_argument(args: list[str]) -> str | None:
 
 def main() -> None:
     """Entry point of the ``sovaudit`` command."""
-    import typer.main
-
-    from sovaudit.cli.common import error
-    from sovaudit.cli.helpdoc import polish
-    from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
-
     set_cli_lang(_lang_argument(sys.argv[1:]))
     command = typer.main.get_command(app)
     polish(command, lang=cli_lang())

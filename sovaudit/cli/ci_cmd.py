@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sovaudit.baseline import Diff, diff, live, load_scan
 from sovaudit.cli.app import app
 from sovaudit.cli.common import clean, out_console, safe
 from sovaudit.errors import UserError
-from sovaudit.history import series
+from sovaudit.evidence.baseline import Diff, diff, live, load_scan
+from sovaudit.evidence.history import series
 from sovaudit.models import Severity
+from sovaudit.report.escape import md_text
 
 
 def parse_severity(value: str | None, option: str) -> Severity | None:
@@ -63,8 +64,6 @@ def diff_text(d: Diff, *, markdown: bool) -> str:
 def _md(text: str, markdown: bool) -> str:
     if not markdown:
         return text
-    from sovaudit.report.escape import md_text
-
     return md_text(text)
 
 

@@ -17,7 +17,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False)
+# Soft wrap: a long line (a path, a host) stays one line when piped, for grep and for CI logs.
+out_console = Console(highlight=False, soft_wrap=True)
 
 
 def clean(text: object) -> str:

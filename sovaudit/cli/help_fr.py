@@ -149,6 +149,10 @@ OPTIONS_FR = {
     "(as 'scan --strict').":
         "Code 3 si une tranche manque, si une partie a été interrompue ou si un point d'accès "
         "est inconnu (comme 'scan --strict').",
+    "Run the scan on Dask: local[:N] (N worker processes here) or a scheduler address such as "
+    "tcp://scheduler:8786; needs pip install 'sovaudit[cluster]'.":
+        "Lancer l'analyse sur Dask : local[:N] (N processus ici) ou l'adresse d'un ordonnanceur "
+        "comme tcp://scheduler:8786 ; demande pip install 'sovaudit[cluster]'.",
     "Exit 1 when a new finding is at or above this severity.":
         "Code 1 si un nouveau constat atteint cette gravité.",
 }

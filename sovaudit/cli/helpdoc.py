@@ -48,7 +48,7 @@ SCAN_PANELS = {
     "Input": ("--shard", "--resume"),
     "Network": (
         "--resolver", "--timeout", "--retries", "--concurrency", "--asn-source", "--rdap-url",
-        "--no-cache", "--probe",
+        "--no-cache", "--probe", "--cluster",
     ),
     "Rules": ("--rules", "--no-default-rules", "--skip-rule", "--profile"),
     "Output": ("--output", "--format", "--lang", "--stream", "--history", "--quiet"),
@@ -127,6 +127,7 @@ def polish(command: Any, path: tuple[str, ...] = (), *, lang: str = "en") -> Non
         from sovaudit.cli.help_fr import PANELS_FR
 
         order = [PANELS_FR.get(p, p) for p in order]
+    if order:
         # Panels print in the order their first option appears: put them in the panels' order.
         def rank(param: Any) -> int:
             panel = getattr(param, "rich_help_panel", None)

@@ -11,10 +11,10 @@ import typer
 from rich.table import Table
 
 from sovaudit.attribute.engine import Attributor
-from sovaudit.attribute.registry import normalize_name
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
 from sovaudit.cli.style import jurisdiction_style
+from sovaudit.collect.names import normalize_name
 from sovaudit.errors import UserError
 from sovaudit.i18n import LANGS, detect_lang, jurisdiction_label, status_label, t
 from sovaudit.models import Attribution, Status, to_jsonable
@@ -112,7 +112,8 @@ def _resolve(host: str, resolvers: list[ResolverAddress], timeout: float) -> Cha
 
 
 def _alive_resolvers(chosen: list[ResolverAddress], timeout: float) -> list[ResolverAddress]:
-    from sovaudit.pipeline import ScanOptions, check_resolvers
+    from sovaudit.pipeline.options import ScanOptions
+    from sovaudit.pipeline.run import check_resolvers
 
     alive = check_resolvers(ScanOptions(resolvers=tuple(chosen), timeout=timeout))
     if len(alive) < len(chosen):

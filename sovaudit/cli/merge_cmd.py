@@ -9,8 +9,13 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.causes import CauseCollector, print_causes
+from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, err_console, error, safe, warn
 from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
+from sovaudit.cli.report_cmd import scan_time
+from sovaudit.cli.scan_cmd import _check_lang, exit_code, output_plan, summary_line, write_outputs
+from sovaudit.evidence.baseline import load_scan
+from sovaudit.evidence.merge import EvidencePart, merge_scans
 
 
 @app.command("merge")
@@ -55,18 +60,6 @@ def merge(
 
     Example: sovaudit merge shard-*.json -o all.json --fail-on high
     """
-    from sovaudit.baseline import load_scan
-    from sovaudit.cli.ci_cmd import parse_severity
-    from sovaudit.cli.report_cmd import scan_time
-    from sovaudit.cli.scan_cmd import (
-        _check_lang,
-        exit_code,
-        output_plan,
-        summary_line,
-        write_outputs,
-    )
-    from sovaudit.merge import EvidencePart, merge_scans
-
     set_cli_lang(lang)
     if output is None and not formats:
         formats = ["json"]  # a merge is evidence first; reports come from 'sovaudit report'

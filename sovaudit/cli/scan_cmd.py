@@ -23,22 +23,45 @@ from rich.progress import (
 
 from sovaudit.cli.app import app
 from sovaudit.cli.causes import CauseCollector, print_causes
+from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
-from sovaudit.history import HistoryPoint, series
-from sovaudit.history import append as append_history
+from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
+from sovaudit.evidence.history import HistoryPoint, series
+from sovaudit.evidence.history import append as append_history
+from sovaudit.evidence.read import read_evidence
+from sovaudit.evidence.stream import EvidenceWriter
+from sovaudit.i18n import detect_lang
 from sovaudit.inventory import Inventory, load_inventory
+from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
-from sovaudit.pipeline import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
-from sovaudit.pipeline import run_scan as run_into
-from sovaudit.pipeline import scan as run_scan
+from sovaudit.pipeline.analyser import Analyser, load_ruleset
+from sovaudit.pipeline.cluster import cluster_scan, parse_cluster
+from sovaudit.pipeline.enrich import check_sources
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import (
+    DISCOVERED_LAYERS,
+    ScanInterrupted,
+    Tally,
+    check_resolvers,
+    scan_header,
+)
+from sovaudit.pipeline.run import run_scan as run_into
+from sovaudit.pipeline.run import scan as run_scan
+from sovaudit.report import (
+    FORMATS,
+    REGISTRY,
+    format_from_path,
+    output_is_directory,
+    render,
+    write_atomic,
+    write_reports,
+)
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
-    from sovaudit.stream import EvidenceWriter
 
 
 def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
@@ -50,8 +73,6 @@ def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
 
 def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[str], Path | None]:
     """Which formats to write where: a file (format from its extension), a directory, or stdout."""
-    from sovaudit.report import FORMATS, format_from_path
-
     chosen = list(dict.fromkeys(formats or []))
     for name in chosen:
         if name not in FORMATS:
@@ -60,8 +81,6 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
         if len(chosen) > 1:
             raise UserError("several --format values need -o DIR")
         return chosen or ["md"], None
-    # A path with no extension that is not an existing file is taken as a directory.
-    is_dir = output.is_dir() or (not output.suffix and not output.exists())
     named = None if output.is_dir() else format_from_path(output)
     if named is not None and chosen and chosen != [named]:
         # "-o y.md -f html" would write HTML into y.md (or a directory named y.md): refused.
@@ -75,14 +94,15 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
                 want=wrong,
             )
         )
-    if is_dir or len(chosen) > 1:
+    if output_is_directory(output) or len(chosen) > 1:
         return chosen or ["json", "md"], output
     if not chosen:
         fmt = format_from_path(output)
         if fmt is None:
+            names = "/".join(f.suffixes[0] for f in REGISTRY.values())
             raise UserError(
                 f"cannot tell the format of {output} from its extension; "
-                f"use --format ({', '.join(FORMATS)}) or a .md/.html/.json/.csv/.sarif name"
+                f"use --format ({', '.join(FORMATS)}) or a {names} name"
             )
         chosen = [fmt]
     return chosen, output
@@ -99,8 +119,6 @@ def write_outputs(
     history: Sequence[HistoryPoint] | None = None,
 ) -> list[Path]:
     """Write the reports; with no ``-o``, the single format goes to stdout."""
-    from sovaudit.report import render, write_reports
-
     if output is None:
         sys.stdout.write(render(scan, formats[0], lang=lang, now=now, history=history))
         sys.stdout.flush()
@@ -267,6 +285,15 @@ def scan(
             "memory stays bounded; render it later with 'sovaudit report FILE'.",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Run the scan on Dask: local[:N] (N worker processes here) or a scheduler "
+            "address such as tcp://scheduler:8786; needs pip install 'sovaudit[cluster]'.",
+        ),
+    ] = None,
 ) -> None:
     """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
 
@@ -275,11 +302,6 @@ def scan(
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
-    from sovaudit.baseline import ResolvedFinding, load_scan, mark_against
-    from sovaudit.cli.ci_cmd import parse_severity
-    from sovaudit.i18n import detect_lang
-    from sovaudit.shard import parse_shard, shard_inventory
-
     language = _check_lang(lang) if lang else detect_lang()
     set_cli_lang(lang)
     # A streamed scan writes reports only when asked: its evidence file is the output.
@@ -304,6 +326,9 @@ def scan(
         raise UserError(
             f"--stream {stream}: give a new file; the evidence being resumed is read from it"
         )
+    cluster_spec = parse_cluster(cluster) if cluster is not None else None
+    if cluster_spec is not None and (stream is not None or resume is not None):
+        raise UserError("--cluster does not combine with --stream or --resume")
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
     options = ScanOptions(
@@ -355,11 +380,16 @@ def scan(
             code = tally_exit_code(tally, threshold, strict)
             print_causes(causes, code, cli_lang())
             raise typer.Exit(code)
-        from sovaudit.report.jsonout import read_evidence
-
         # Reports, baseline marks and history need the whole scan: read it back from the file.
         result = read_evidence(stream)
         interrupted = False
+    elif cluster_spec is not None:
+        interrupted = False
+        with _progress_bar(quiet, inv.target_count(), f"scanning on {cluster_spec}") as bar:
+            run = cluster_scan(inv, options, cluster_spec, now=now, on_partition=bar)
+        for message in run.warnings:
+            warn(message)
+        result = run.scan
     else:
         interrupted = False
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
@@ -439,8 +469,6 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
 
     ``--resume`` reads JSON only: an interrupted ``-o report.html`` must not lose the work done.
     """
-    from sovaudit.report import render, write_atomic
-
     report = written[0] if written else out
     path = (
         out / "report.partial.json"
@@ -456,8 +484,6 @@ def exit_code(
 ) -> int:
     """0 clean or below threshold; 3 unknown endpoints or internal errors under --strict; 1
     findings at threshold."""
-    from sovaudit.baseline import live
-
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
     if code:
         return code
@@ -491,9 +517,6 @@ def _run_streamed(
     causes: CauseCollector,
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
-    from sovaudit.pipeline import Analyser, scan_header
-    from sovaudit.stream import EvidenceWriter
-
     header = scan_header(inv, options, started=now)
     start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
     start.saw_domain = any(org.domains for org in inv.organizations)
@@ -537,8 +560,23 @@ class _Counted:
 def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | None]:
     """A progress bar over the targets; endpoints the scan discovers (DMARC reporting,
     collaboration...) are added to its total as they are found, so it ends at 100%."""
-    from sovaudit.pipeline import DISCOVERED_LAYERS
+    with _progress_bar(quiet, total, msg("resolving")) as bar:
+        if bar is None:
+            yield None
+            return
 
+        def advance(e: Endpoint) -> None:
+            bar(1, 1 if e.layer in DISCOVERED_LAYERS else 0)
+
+        yield advance
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    quiet: bool, total: int, description: str
+) -> Iterator[Callable[..., None] | None]:
+    """A progress bar on standard error (a terminal only): ``bar(n, grow)`` advances it by
+    ``n`` and adds ``grow`` to its total (work found on the way), with the time remaining."""
     if quiet or not is_tty():
         yield None
         return
@@ -551,15 +589,15 @@ def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | 
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(msg("resolving"), total=total)
-        discovered = 0
+        task = progress.add_task(description, total=total)
+        grown = 0
 
-        def advance(e: Endpoint) -> None:
-            nonlocal discovered
-            if e.layer in DISCOVERED_LAYERS:
-                discovered += 1
-                progress.update(task, total=total + discovered)
-            progress.advance(task)
+        def advance(n: int, grow: int = 0) -> None:
+            nonlocal grown
+            if grow:
+                grown += grow
+                progress.update(task, total=total + grown)
+            progress.advance(task, n)
 
         yield advance
 

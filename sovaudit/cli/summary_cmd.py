@@ -25,10 +25,10 @@ def job_summary(
 
     Example: sovaudit job-summary out/report.json >> "$GITHUB_STEP_SUMMARY"
     """
-    from sovaudit.baseline import load_scan
     from sovaudit.cli.messages import set_cli_lang
     from sovaudit.cli.report_cmd import scan_time
     from sovaudit.cli.scan_cmd import _check_lang
+    from sovaudit.evidence.baseline import load_scan
     from sovaudit.report.jobsummary import render_job_summary
     from sovaudit.report.summary import build_view
 

@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from sovaudit.attribute.registry import normalize_name
+from sovaudit.collect.names import normalize_name
 
 # Bounds: a hostile page can hold millions of tags; we keep the first ones.
 MAX_REFS = 5_000

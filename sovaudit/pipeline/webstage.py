@@ -24,16 +24,14 @@ import ssl
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sovaudit.collect.dns import DnsClient
 from sovaudit.collect.endpoints import collect_target, internal_endpoint, unknown_endpoint
 from sovaudit.collect.web import WebObservation, observation_to_details, probe_web
 from sovaudit.errors import INTERNAL_KIND, UserError, internal_reason
 from sovaudit.models import Endpoint, Layer, Status, Target, with_internal_error
-
-if TYPE_CHECKING:
-    from sovaudit.pipeline import ScanOptions
+from sovaudit.pipeline.options import ScanOptions
 
 _T = TypeVar("_T")
 

@@ -13,8 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.registry import default_registry
+from sovaudit.collect.asn import CymruResult, cymru_lookup_detailed
 from sovaudit.collect.cache import Cache
 from sovaudit.collect.dns import ResolverAddress
+from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
+from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
 from sovaudit.errors import SovauditError, UserError, is_internal_reason
 from sovaudit.models import Endpoint, Layer
 
@@ -65,17 +70,12 @@ def fetch(
     registrars: bool = False,
 ) -> NetworkAnswers:
     """Ask the network sources named in ``sources`` about the scan's addresses."""
-    from sovaudit.attribute.asntable import AsnTable
-    from sovaudit.attribute.registry import default_registry
-
     addresses = public_addresses(endpoints)
     table = AsnTable.default()
     cymru: dict[str, object] = {}
     internal: dict[str, str] = {}
     sources = tuple(sources)
     if "cymru" in sources and addresses:
-        from sovaudit.collect.asn import CymruResult, cymru_lookup_detailed
-
         # Cymru first in the order: ask for everything; after offline: only what it missed.
         first = sources.index("cymru") < sources.index("offline") if "offline" in sources else True
         wanted = addresses if first else [a for a in addresses if table.lookup(a) is None]
@@ -93,8 +93,6 @@ def fetch(
             )
     rdap: dict[str, object] = {}
     if "rdap" in sources and addresses:
-        from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
-
         registry = default_registry()
 
         def known(ip: str) -> bool:
@@ -115,8 +113,6 @@ def fetch(
             )
     domain_rdap: dict[str, Any] = {}
     if registrars:
-        from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
-
         domains = sorted({e.host for e in endpoints if e.layer is Layer.DOMAIN})
         if domains:
             # Errors are kept: the registrar then becomes "unknown" with the reason.
