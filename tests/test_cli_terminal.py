@@ -80,3 +80,23 @@ def test_progress_bar_total_and_writing_step(
     assert "writing reports" in out
     assert re.search(r"-:--:--|0:00:0\d", plain)  # the time-remaining column
     assert "endpoints: " in out and "wrote " in out
+
+
+def test_progress_total_of_a_resumed_scan_leaves_out_what_is_reused() -> None:
+    from sovaudit.cli.scan_cmd import progress_total
+    from sovaudit.inventory import parse_inventory
+    from sovaudit.models import DataClass, Endpoint, Layer, Scan, Status
+
+    inv = parse_inventory(
+        "version: 1\norganizations:\n  - id: a\n    domains: [a.test]\n", "i.yaml"
+    )
+    assert progress_total(inv, None) == 4  # apex and www (web), mail, dns
+
+    def done(host: str, layer: Layer, status: Status) -> Endpoint:
+        return Endpoint("a", "a.test", host, layer, (DataClass.PERSONAL,), status)
+
+    resumed = Scan("0", "2026-12-03T00:00:00Z", "i.yaml", (), (
+        done("a.test", Layer.WEB, Status.OK),
+        done("a.test", Layer.MAIL, Status.UNKNOWN),  # unknown: asked again
+    ))
+    assert progress_total(inv, resumed) == 3

@@ -15,10 +15,12 @@ from rich.table import Table
 from sovaudit.cli.common import err_console, safe
 from sovaudit.cli.messages import msg
 from sovaudit.cli.style import severity_style
+from sovaudit.errors import INTERNAL_PREFIX
 from sovaudit.models import Endpoint, Severity, Status
 
 __all__ = ["MAX_CAUSES", "Cause", "CauseCollector", "print_causes", "severity_counts_text"]
 
+INTERNAL_SHORT = "internal error of sovaudit (see the error above)"
 # Rows printed before "and N more": a CI log is read by people, not scrolled by them.
 MAX_CAUSES = 20
 
@@ -60,8 +62,12 @@ class CauseCollector:
             if e.status is Status.UNKNOWN:
                 self.unknown_total += 1
                 if len(self.unknown) < self.cap:
+                    reason = e.reason or ""
+                    if reason.startswith(INTERNAL_PREFIX):
+                        # Printed once above with its bug-report request: not once per row.
+                        reason = INTERNAL_SHORT
                     self.unknown.append(
-                        Cause(e.organization, e.host, e.layer.value, "unknown", e.reason or "")
+                        Cause(e.organization, e.host, e.layer.value, "unknown", reason)
                     )
             for f in e.findings:
                 if f.accepted:

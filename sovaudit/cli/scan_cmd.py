@@ -392,7 +392,7 @@ def scan(
         result = run.scan
     else:
         interrupted = False
-        with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
+        with _progress(quiet, progress_total(inv, previous)) as advance, _term_as_interrupt():
             try:
                 result = run_scan(
                     inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
@@ -527,7 +527,7 @@ def _run_streamed(
     )
     writer = EvidenceWriter(path, header.to_dict())
     try:
-        with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
+        with _progress(quiet, progress_total(inv, resume)) as advance, _term_as_interrupt():
             result = run_into(
                 inv,
                 options,
@@ -554,6 +554,16 @@ class _Counted:
     def add(self, endpoints: Sequence[Endpoint]) -> None:
         self.causes.add(endpoints)
         self.sink.add(endpoints)
+
+
+def progress_total(inv: Inventory, resume: Scan | None) -> int:
+    """The targets a scan will query: all of them, less those a resumed scan reuses."""
+    if resume is None:
+        return inv.target_count()
+    done = {e.key for e in resume.endpoints if e.status is not Status.UNKNOWN}
+    return sum(
+        1 for t in inv.targets() if (t.organization, t.service, t.host, t.layer.value) not in done
+    )
 
 
 @contextlib.contextmanager
