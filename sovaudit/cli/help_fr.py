@@ -45,6 +45,12 @@ COMMANDS_FR = {
     "mère, juridiction, règles.",
     "job-summary": "Résumé Markdown pour une tâche CI : titre, expositions, nouveautés depuis la "
     "référence.\n\nExample: sovaudit job-summary out/report.json >> \"$GITHUB_STEP_SUMMARY\"",
+    "export": "Écrire la preuve en tables Parquet normalisées, pour DuckDB, Spark ou pandas.\n\n"
+    "Tables : scan, endpoints, records, attributions, endpoint_attributions, findings, rules. "
+    "Demande pip install 'sovaudit\\[parquet]'.\n\nExample: sovaudit export scan.json -o "
+    "scan-parquet/",
+    "query": "Poser sa propre question à la preuve en SQL (DuckDB), sans la charger entière.\n\n"
+    "Example: sovaudit query scan-parquet/ \"SELECT count(*) FROM findings\"",
     "rules": "Règles juridiques : lister, afficher, valider.",
     "rules list": "Lister les règles d'un profil : identifiant, gravité et titre.",
     "rules show": "Afficher une règle : titre, justification, références, gravité, couches et "
@@ -153,6 +159,12 @@ OPTIONS_FR = {
     "tcp://scheduler:8786; needs pip install 'sovaudit[cluster]'.":
         "Lancer l'analyse sur Dask : local[:N] (N processus ici) ou l'adresse d'un ordonnanceur "
         "comme tcp://scheduler:8786 ; demande pip install 'sovaudit[cluster]'.",
+    "Evidence file (JSON or JSON Lines).": "Fichier de preuve (JSON ou JSON Lines).",
+    "Folder for the Parquet tables (created).": "Répertoire des tables Parquet (créé).",
+    "Do not list the files.": "Ne pas lister les fichiers.",
+    "Output format.": "Format de sortie.",
+    "With --cluster: targets per partition (organizations are never split).":
+        "Avec --cluster : cibles par partition (un organisme n'est jamais coupé).",
     "Exit 1 when a new finding is at or above this severity.":
         "Code 1 si un nouveau constat atteint cette gravité.",
 }

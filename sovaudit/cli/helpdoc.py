@@ -49,6 +49,7 @@ SCAN_PANELS = {
     "Network": (
         "--resolver", "--timeout", "--retries", "--concurrency", "--asn-source", "--rdap-url",
         "--no-cache", "--probe", "--cluster",
+        "--partition-targets",
     ),
     "Rules": ("--rules", "--no-default-rules", "--skip-rule", "--profile"),
     "Output": ("--output", "--format", "--lang", "--stream", "--history", "--quiet"),
