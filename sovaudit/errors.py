@@ -50,7 +50,14 @@ class UserError(SovauditError):
 
 
 class InventoryError(UserError):
-    """An inventory file is malformed or refers to something invalid."""
+    """An inventory file is malformed or refers to something invalid.
+
+    The loader reports every error of a file at once: the first is this error, the next ones
+    (up to a cap) are in ``others``, and ``truncated`` says the cap was reached.
+    """
+
+    others: tuple[InventoryError, ...] = ()
+    truncated: bool = False
 
 
 class RuleError(UserError):

@@ -323,6 +323,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "fr": "{title} ({host}, {layer}, {service}, {organization})",
     },
     "sarif_accepted": {"en": "Accepted risk", "fr": "Risque accepté"},
+    "sarif_bases": {"en": "Legal bases: {rules}", "fr": "Fondements juridiques : {rules}"},
+    "sarif_bases_accepted": {
+        "en": "(accepted risk: {rules})",
+        "fr": "(risque accepté : {rules})",
+    },
     # Rule texts kept in the scan's language (their pack is not available at report time).
     "rule_text_note_title": {"en": "Rule texts", "fr": "Textes des règles"},
     "rule_text_note": {

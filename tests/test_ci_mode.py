@@ -172,6 +172,7 @@ def test_action_shell_steps_run_locally(ci_env: tuple[LoopbackNameserver, Path],
         "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         "INVENTORY": str(inv), "RESOLVER": ns.spec, "FAIL_ON": "never", "FAIL_ON_NEW": "high",
         "REPORT_LANG": "fr", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
+        "STRICT": "false",
     }
     if not (bindir / "sovaudit").exists():
         pytest.skip("the sovaudit entry point is not installed next to this interpreter")
@@ -180,7 +181,12 @@ def test_action_shell_steps_run_locally(ci_env: tuple[LoopbackNameserver, Path],
     assert _run_step(steps["Job summary"], run1, tmp_path) == 0
     assert "exit-code=0" in output.read_text()
     assert (tmp_path / "r1" / "report.sarif").exists()
-    assert summary.read_text(encoding="utf-8").startswith("# ")
+    first = summary.read_text(encoding="utf-8")
+    # The job summary: headline, counts, exposures table (in the report's language).
+    assert first.startswith("## sovaudit : souveraineté des données\n\n**")
+    assert "| Gravité | Point d'accès | Organisme | Contrôlé par | Fondements juridiques |" in first
+    assert "Nouveau depuis la référence" not in first  # no baseline on the first run
+    summary.write_text("")
 
     ns.add_zone_text("cimode.test.", ZONE_V2)
     output.write_text("")
@@ -189,6 +195,25 @@ def test_action_shell_steps_run_locally(ci_env: tuple[LoopbackNameserver, Path],
     assert _run_step(steps["Scan"], run2, tmp_path) == 0  # the step records, Verdict fails
     assert "exit-code=1" in output.read_text()
     assert _run_step(steps["Job summary"], run2, tmp_path) == 0
-    assert "cimode.test" in summary.read_text(encoding="utf-8")
+    second = summary.read_text(encoding="utf-8").replace("\\.", ".")  # Markdown-escaped dots
+    assert "cimode.test" in second
+    new = second.split("### Nouveau depuis la référence (", 1)[1]
+    assert int(new.split(")", 1)[0]) >= 2  # the moved mail and web endpoints
+    assert "Microsoft Corporation (US)" in new and "`US-CLOUD-ACT-MAIL`" in new
     assert _run_step(steps["Verdict"], {**run2, "CODE": "1"}, tmp_path) == 1
     assert _run_step(steps["Verdict"], {**run2, "CODE": "0"}, tmp_path) == 0
+
+
+def test_example_workflow_uses_the_action_as_documented() -> None:
+    """examples/ci/sovaudit.yml parses, and passes the action only inputs it declares."""
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "sovaudit.yml").read_text("utf-8"))
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["audit"]["steps"]
+    [ours] = [s for s in steps if str(s.get("uses", "")).endswith("/sovaudit@v1")]
+    assert set(ours["with"]) <= set(action["inputs"])
+    assert "inventory" in ours["with"] and "baseline" in ours["with"]
+    assert workflow["permissions"]["security-events"] == "write"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "examples/ci/sovaudit.yml" in readme and "uses: your-org/sovaudit@v1" in readme
+    for name in action["inputs"]:
+        assert f"| `{name}` |" in readme, name

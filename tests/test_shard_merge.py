@@ -227,6 +227,24 @@ def test_two_shards_merged_equal_one_full_scan(
     assert proc.returncode == 1, proc.stderr
     assert "missing shard(s) 2/2" in proc.stderr
     assert len(json.loads(proc.stdout)["endpoints"]) == len(json.loads(s1.read_text())["endpoints"])
+    assert "Exit 1: " in proc.stderr  # what crossed the threshold, as after a scan
+    # Without --strict a missing shard is a warning (exit 0); with it, incomplete: exit 3.
+    lone = run("merge", str(s1), "-o", str(tmp_path / "lone.json"))
+    assert lone.returncode == 0, lone.stderr
+    assert "warning: missing shard(s) 2/2" in lone.stderr
+    lone = run("merge", str(s1), "-o", str(tmp_path / "lone.json"), "--strict")
+    assert lone.returncode == 3, lone.stderr
+    assert "error: exit 3 (--strict): the merged results are incomplete: missing 2/2" in (
+        lone.stderr
+    )
+    assert "Exit 3 (--strict): 1 endpoint(s) unknown" in proc_strict_stderr(s2, s1, tmp_path)
+
+
+def proc_strict_stderr(s2: Path, s1: Path, tmp_path: Path) -> str:
+    """A complete merge under --strict lists its unknown endpoints like 'scan --strict'."""
+    proc = run("merge", str(s2), str(s1), "-o", str(tmp_path / "again.json"), "--strict")
+    assert proc.returncode == 3
+    return proc.stderr
 
 
 def test_merge_cli_refuses_other_dataset_versions_with_one_line(tmp_path: Path) -> None:

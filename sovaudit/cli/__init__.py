@@ -15,6 +15,8 @@ from sovaudit.attribute.registry import default_registry
 from sovaudit.cli.app import app
 from sovaudit.cli.common import error
 from sovaudit.cli.config import CONFIG_META, default_map, load_config
+from sovaudit.cli.helpdoc import polish
+from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.errors import ExitCode, SovauditError
 from sovaudit.evaluate import load_rules
 
@@ -106,15 +108,36 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
     report_cmd,
     rules_cmd,
     scan_cmd,
+    summary_cmd,
 )
+
+
+def _lang_argument(args: list[str]) -> str | None:
+    """The value of ``--lang`` on the command line, if any: it wins over the locale, for help
+    and messages alike (read before parsing, as ``--help`` is answered during parsing)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def main() -> None:
     """Entry point of the ``sovaudit`` command."""
+    set_cli_lang(_lang_argument(sys.argv[1:]))
+    command = typer.main.get_command(app)
+    polish(command, lang=cli_lang())
     try:
-        app(standalone_mode=True)
+        command(standalone_mode=True)
     except SovauditError as exc:
         error(str(exc))
+        # An inventory's errors are reported at once, one FILE:LINE line each.
+        others = getattr(exc, "others", ())
+        for other in others:
+            error(str(other))
+        if getattr(exc, "truncated", False):
+            error(msg("more_errors", count=1 + len(others)))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         error("interrupted")

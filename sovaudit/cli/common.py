@@ -40,12 +40,16 @@ def one_line(text: object) -> str:
 
 
 def error(message: str) -> None:
-    """Print one error line on stderr (no markup interpretation)."""
-    err_console.print(f"[bold red]error:[/] {safe(one_line(message))}")
+    """Print one error line on stderr (no markup interpretation), "erreur :" in French."""
+    from sovaudit.cli.messages import msg
+
+    err_console.print(f"[bold red]{msg('error')}[/] {safe(one_line(message))}")
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {safe(message)}")
+    from sovaudit.cli.messages import msg
+
+    err_console.print(f"[yellow]{msg('warning')}[/] {safe(message)}")
 
 
 def is_tty() -> bool:

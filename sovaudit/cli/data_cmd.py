@@ -14,7 +14,6 @@ from sovaudit.attribute.asncountry import (
     install_country_table,
     latest_country_tarball,
     reset_user_country_table,
-    user_country_dir,
 )
 from sovaudit.attribute.asntable import (
     DOWNLOAD_TIMEOUT,
@@ -24,7 +23,6 @@ from sovaudit.attribute.asntable import (
     latest_npm_tarball,
     package_data_dir,
     reset_user_table,
-    user_table_dir,
 )
 from sovaudit.cli.app import app
 from sovaudit.cli.common import err_console, out_console, safe
@@ -37,45 +35,6 @@ data_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
-
-
-def dataset_rows() -> list[dict[str, Any]]:
-    """One dict per dataset in use: the fields of ``Dataset`` plus kind, rows and file."""
-    table = AsnTable.default()
-    user = user_table_dir()
-    rows: list[dict[str, Any]] = [
-        {
-            "kind": "ip2asn",
-            "name": table.dataset.name,
-            "version": table.dataset.version,
-            "date": table.dataset.date,
-            "source": table.dataset.source,
-            "licence": table.dataset.licence,
-            "rows": {"ipv4": table.rows(4), "ipv6": table.rows(6)},
-            "file": str(table.directory),
-            "origin": "user" if user is not None and user == table.directory else "package",
-            "published": str(table.metadata.get("published", "")),
-        }
-    ]
-    countries = AsnCountryTable.default()
-    user_c = user_country_dir()
-    meta = countries.metadata
-    rows.append(
-        {
-            "kind": "asn-country",
-            "name": countries.dataset.name,
-            "version": countries.dataset.version,
-            "date": countries.dataset.date,
-            "source": countries.dataset.source,
-            "licence": countries.dataset.licence,
-            "rows": {"asns": len(countries)},
-            "file": str(countries.directory),
-            "origin": "user" if user_c is not None and user_c == countries.directory else "package",
-            "published": str(meta.get("published", "")),
-            "joined_with": str(meta.get("joined_with", "")),
-        }
-    )
-    return rows
 
 
 def coverage_row(live: bool) -> dict[str, Any] | None:
@@ -112,7 +71,8 @@ def info(
         ),
     ] = False,
 ) -> None:
-    """Print the datasets in use (name, version, date, source, licence, rows, file) and coverage.
+    """Print every dataset in use: the IP -> ASN table, the provider registry, the TLD table and
+    the rule packs, each with name, version, date, source, licence and counts.
 
     Coverage: the share of announced address space and ASNs answered with an operator's
     ownership chain, a country of registration only, or nothing; and of verified registry facts.
@@ -120,6 +80,7 @@ def info(
     Example: sovaudit data info --json
     """
     from sovaudit.attribute.coverage import coverage_lines
+    from sovaudit.cli.datasets import dataset_rows
 
     rows = dataset_rows()
     cov = coverage_row(coverage)
@@ -127,19 +88,38 @@ def info(
         # Plain print: JSON must reach stdout byte for byte, without Rich wrapping.
         typer.echo(json.dumps(rows + ([cov] if cov else []), indent=2, ensure_ascii=False))
         return
+    packs = [row for row in rows if row["kind"] == "rules"]
     # One field per line: sources and paths are too long for a column each in 80 characters.
     for row in rows:
-        table = Table(title="Dataset in use / Jeu de données utilisé", show_header=False)
+        if row["kind"] == "rules":
+            continue
+        if row["kind"] == "error":
+            err_console.print(f"[red]{safe(row['name'])}: unavailable[/] ({safe(row['error'])})")
+            continue
+        table = Table(title=safe(row["name"]), title_justify="left", show_header=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
-        for key in ("kind", "name", "version", "date", "source", "licence"):
+        for key in ("version", "date", "source", "licence"):
             table.add_row(key, safe(row[key]))
-        counts = row["rows"]
-        if "asns" in counts:
-            table.add_row("rows", f"{counts['asns']} ASNs (joined with {row['joined_with']})")
-        else:
-            table.add_row("rows", f"{counts['ipv4']} IPv4 + {counts['ipv6']} IPv6")
-        table.add_row("file", safe(f"{row['file']} ({row['origin']})"))
+        counts = ", ".join(f"{n} {what}" for what, n in row["counts"].items())
+        table.add_row("counts", safe(counts))
+        origin = f" ({row['origin']})" if "origin" in row else ""
+        table.add_row("file", safe(f"{row['file']}{origin}"))
+        out_console.print(table)
+    if packs:
+        # The version of a pack is its file's hash; the files are listed under the table.
+        table = Table(
+            title="Rule packs / Règles (default profile)",
+            title_justify="left",
+            caption=safe(", ".join(row["source"] for row in packs)),
+        )
+        for column in ("name", "version", "date", "rules", "licence"):
+            table.add_column(column, no_wrap=True)
+        for row in packs:
+            table.add_row(
+                safe(row["name"]), safe(row["version"]), safe(row["date"]),
+                str(row["counts"]["rules"]), safe(row["licence"]),
+            )
         out_console.print(table)
     if cov is not None:
         table = Table(title="Coverage / Couverture", show_header=False)

@@ -10,6 +10,7 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import LangOption, err_console, safe
+from sovaudit.cli.messages import msg, set_cli_lang
 from sovaudit.cli.scan_cmd import output_plan, summary_line, write_outputs
 from sovaudit.demo.run import run_demo
 from sovaudit.i18n import check_lang, detect_lang
@@ -25,16 +26,22 @@ def demo(
         typer.Option("--format", "-f", help="Formats to write (default: json, md and html)."),
     ] = None,
     lang: LangOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary line, no list of files written.")
+    ] = False,
 ) -> None:
     """Run a full scan offline: a loopback nameserver serves fictional .example zones.
 
     Example: sovaudit demo -o demo-report/ --lang fr
     """
     language = check_lang(lang) if lang else detect_lang()
+    set_cli_lang(lang)
     formats_, out = output_plan(output, formats or ["json", "md", "html"])
     now = datetime.now(UTC)
     result = run_demo(now=now)
     written = write_outputs(result, formats_, out, lang=language, now=now, inventory_path=None)
+    if quiet:
+        return
     err_console.print(safe(summary_line(result)))
     for path in written:
-        err_console.print(f"wrote {safe(path)}")
+        err_console.print(msg("wrote", path=safe(path)))

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import clean, parse_severity
+from sovaudit.cli.common import clean, out_console, parse_severity
+from sovaudit.cli.style import colour_text
 from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import Diff, diff, live, load_scan
 from sovaudit.evidence.exposure import Exposure
@@ -80,6 +81,10 @@ def diff_cmd(
         typer.echo(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
     else:
         text = diff_text(d, markdown=fmt == "md")
-        typer.echo(clean(text), nl=False)
+        if fmt == "text" and out_console.is_terminal:
+            # Severities and jurisdictions in colour on a terminal (never in a pipe or a file).
+            out_console.print(colour_text(clean(text)), end="", soft_wrap=True)
+        else:
+            typer.echo(clean(text), nl=False)
     if threshold is not None and any(live(f, threshold) for _k, f in d.new):
         raise typer.Exit(ExitCode.FINDINGS)

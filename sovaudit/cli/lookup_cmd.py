@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,10 +13,14 @@ from rich.table import Table
 from sovaudit.attribute.engine import Attributor, attribution_level, level_label
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
+from sovaudit.cli.style import jurisdiction_style
 from sovaudit.collect.names import normalize_name
 from sovaudit.errors import UserError
 from sovaudit.i18n import LANGS, detect_lang, jurisdiction_label, status_label, t
 from sovaudit.models import Attribution, Status, to_jsonable
+
+if TYPE_CHECKING:
+    from sovaudit.collect.dns import ChainResult, ResolverAddress
 
 _ASN = re.compile(r"^(?:as)?(\d{1,10})$", re.IGNORECASE)
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_-]{1,63}$")
@@ -64,7 +68,7 @@ def _resolve_and_attribute(
     host: str, attributor: Attributor, resolvers: list[str] | None, timeout: float
 ) -> list[Attribution]:
     try:
-        from sovaudit.collect.dns import ResolverAddress, resolve_addresses, system_resolvers
+        from sovaudit.collect.dns import ResolverAddress, system_resolvers
     except ImportError:  # the DNS collector is optional for offline use
         return [_unresolved(host, "not resolved (DNS collector unavailable)")]
     chosen = (
@@ -72,7 +76,10 @@ def _resolve_and_attribute(
     )
     if not chosen:
         raise UserError("no resolver: give --resolver IP[:PORT]")
-    chain, addresses = resolve_addresses(host, chosen, timeout)
+    # The start-up probe of 'scan': a dead resolver is exit 2, never "this name does not exist".
+    chosen = _alive_resolvers(chosen, timeout)
+    found = _resolve(host, chosen, timeout)
+    chain, addresses = found.chain, found.addresses
     out: list[Attribution] = []
     for name in chain:
         named = attributor.attribute_name(name, "cname")
@@ -81,13 +88,47 @@ def _resolve_and_attribute(
     via = chain[-1] if chain else host
     out.extend(attributor.attribute_address(ip, via=via) for ip in addresses)
     if not out:
-        out.append(_unresolved(host, "not resolved: no address and no known provider name"))
+        if found.nxdomain:
+            reason = "not resolved: no such name (NXDOMAIN)"
+        elif found.errors:
+            reason = "not resolved: " + "; ".join(found.errors[:3])
+        else:
+            reason = "not resolved: no address and no known provider name"
+        out.append(_unresolved(host, reason))
     return out
 
 
+def _resolve(host: str, resolvers: list[ResolverAddress], timeout: float) -> ChainResult:
+    """The CNAME chain, addresses, errors and NXDOMAIN flag of one host."""
+    import asyncio
+
+    from sovaudit.collect.dns import DnsClient
+
+    async def run() -> ChainResult:
+        async with DnsClient(resolvers, timeout=timeout, retries=1) as client:
+            return await client.resolve_chain(host)
+
+    return asyncio.run(run())
+
+
+def _alive_resolvers(chosen: list[ResolverAddress], timeout: float) -> list[ResolverAddress]:
+    from sovaudit.pipeline.options import ScanOptions
+    from sovaudit.pipeline.run import check_resolvers
+
+    alive = check_resolvers(ScanOptions(resolvers=tuple(chosen), timeout=timeout))
+    if len(alive) < len(chosen):
+        from sovaudit.cli.common import warn
+        from sovaudit.cli.messages import msg
+
+        dead = ", ".join(str(r) for r in chosen if r not in alive)
+        warn(msg("resolvers_dropped", resolvers=dead))
+    return list(alive)
+
+
 def _unresolved(host: str, reason: str) -> Attribution:
+    # The role of the name that was asked about: a host, not a CNAME it would point to.
     return Attribution(
-        subject=host, role="cname", status=Status.UNKNOWN, reason=reason, flags=("unresolved",)
+        subject=host, role="host", status=Status.UNKNOWN, reason=reason, flags=("unresolved",)
     )
 
 
@@ -130,6 +171,11 @@ def _render(attributions: list[Attribution], lang: str) -> None:
             operator = f"{at.operator_name} {_label('as_name', lang)}"
         else:
             operator = None
+        styles = {t("jurisdiction", lang): jurisdiction_style(at.jurisdiction)}
+        if at.operator_jurisdiction:
+            styles[_label("operator_jurisdiction", lang)] = jurisdiction_style(
+                at.operator_jurisdiction
+            )
         rows: list[tuple[str, str | None]] = [
             (_label("level", lang), level_label(at, lang)),
             ("ASN", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn else None),
@@ -147,7 +193,8 @@ def _render(attributions: list[Attribution], lang: str) -> None:
         ]
         for key, value in rows:
             if value:
-                facts.add_row(safe(key), safe(value))
+                style = styles.get(key)
+                facts.add_row(safe(key), f"[{style}]{safe(value)}[/]" if style else safe(value))
         out_console.print(facts)
         steps = Table(title=t("evidence", lang), title_justify="left")
         for key in ("step", "value", "source"):
@@ -169,16 +216,26 @@ def lookup(
     lang: Annotated[
         str | None, typer.Option(help="Output language: fr or en (default: from the locale).")
     ] = None,
+    brief: Annotated[
+        bool, typer.Option("--brief", "-b", help="Print the one-line answer only.")
+    ] = False,
 ) -> None:
     """Who operates a host, an address or an AS, its ultimate parent and jurisdiction.
 
     Qui exploite un hôte, une adresse ou un AS, sa société mère ultime et sa juridiction.
+
+    The answer comes first in one line (operator -> ultimate parent (jurisdiction), via what),
+    then the tables of every attribution and its evidence; --brief prints the line only.
+    A resolver that does not answer is exit 2 (as for 'scan'), never "not resolved".
 
     Example: sovaudit lookup 20.190.128.1 ; sovaudit lookup AS5769 --json
     """
     language = lang or detect_lang()
     if language not in LANGS:
         raise UserError(f"--lang {lang!r}: expected one of {', '.join(LANGS)}")
+    from sovaudit.cli.messages import set_cli_lang
+
+    set_cli_lang(language)
     attributor = Attributor.default()
     results = lookup_target(target, attributor, resolvers=resolver, timeout=timeout)
     if as_json:
@@ -193,4 +250,9 @@ def lookup(
         # ensure_ascii keeps control characters from DNS data escaped in the terminal.
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=True))
         return
-    _render(results, language)
+    from sovaudit.cli.lookup_answer import answer_line
+
+    out_console.print(answer_line(target, results, language), soft_wrap=True)
+    if not brief:
+        out_console.print()
+        _render(results, language)

@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import FormatsOption, err_console, parse_severity, safe, warn
+from sovaudit.cli.causes import CauseCollector, print_causes
+from sovaudit.cli.common import FormatsOption, err_console, error, parse_severity, safe, warn
+from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.cli.report_cmd import scan_time
-from sovaudit.cli.scan_cmd import exit_code, output_plan, write_outputs
+from sovaudit.cli.scan_cmd import exit_code, output_plan, summary_line, write_outputs
 from sovaudit.evidence.baseline import load_scan
 from sovaudit.evidence.merge import EvidencePart, merge_scans
 from sovaudit.i18n import check_lang
@@ -39,7 +41,12 @@ def merge(
         typer.Option(help="Exit 1 when a merged finding is at or above this severity."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 3 when any merged endpoint is unknown.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 3 when a shard is missing, a part was interrupted or any merged endpoint "
+            "is unknown (as 'scan --strict').",
+        ),
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not list the files written.")
@@ -48,10 +55,12 @@ def merge(
     """Merge the evidence of every shard into what one full scan would have written.
 
     The files must come from one inventory, be shards K/N of one N, and have used the same
-    dataset versions; a missing shard is a warning, anything else is refused (exit 2).
+    dataset versions, else they are refused (exit 2). A missing shard is a warning, and exit 3
+    under --strict: the merged results are incomplete.
 
     Example: sovaudit merge shard-*.json -o all.json --fail-on high
     """
+    set_cli_lang(lang)
     if output is None and not formats:
         formats = ["json"]  # a merge is evidence first; reports come from 'sovaudit report'
     formats_, out = output_plan(output, formats)
@@ -72,12 +81,25 @@ def merge(
         if Path(result.scan.inventory).is_file()
         else None,
     )
+    causes = CauseCollector(threshold)
+    causes.add(result.scan.endpoints)
     if not quiet:
         err_console.print(
-            f"merged {len(parts)} files: {len(result.scan.endpoints)} endpoints"
-            + (" (partial)" if result.scan.partial else "")
+            msg("merged", files=len(parts), endpoints=len(result.scan.endpoints))
+            + (msg("partial") if result.scan.partial else "")
         )
+        err_console.print(safe(summary_line(result.scan, causes.by_severity)))
         for path in written:
-            err_console.print(f"wrote {safe(path)}")
+            err_console.print(msg("wrote", path=safe(path)))
     # The gate a sharded CI run needs: the same exit codes as one full 'sovaudit scan'.
-    raise typer.Exit(exit_code(result.scan, threshold, None, strict))
+    if strict and (result.missing or result.scan.partial):
+        error(
+            msg(
+                "merge_incomplete",
+                what=", ".join(result.missing) if result.missing else msg("partial_part"),
+            )
+        )
+        raise typer.Exit(3)
+    code = exit_code(result.scan, threshold, None, strict)
+    print_causes(causes, code, cli_lang())
+    raise typer.Exit(code)

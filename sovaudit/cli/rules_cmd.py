@@ -108,8 +108,11 @@ def list_rules(
     table.add_column("id", style="bold", no_wrap=True)
     table.add_column("severity" if lang == "en" else "sévérité", no_wrap=True)
     table.add_column("title" if lang == "en" else "titre", overflow="fold")
+    from sovaudit.cli.style import severity_style
+
     for r in ruleset.rules:
-        table.add_row(safe(r.id), r.severity.value, safe(r.title.get(lang)))
+        sev = r.severity.value
+        table.add_row(safe(r.id), f"[{severity_style(sev)}]{sev}[/]", safe(r.title.get(lang)))
     out_console.print(table)
 
 
@@ -129,15 +132,23 @@ def show_rule(
     """
     check_lang(lang)
     ruleset = _load(rules, no_default_rules, profile)
-    rule = ruleset.get(rule_id)
+    from sovaudit.evaluate.ruleids import canonical_id, suggestions
+
+    ids = [r.id for r in ruleset.rules]
+    rule = ruleset.get(canonical_id(rule_id, ids) or rule_id)
     if rule is None:
-        known = ", ".join(r.id for r in ruleset.rules)
         elsewhere = [
             name for name in PROFILES
-            if name != get_profile(profile).name and load_rules(profile=name).get(rule_id)
+            if name != get_profile(profile).name
+            and canonical_id(rule_id, (r.id for r in load_rules(profile=name).rules))
         ]
         hint = f"; it is in profile {', '.join(elsewhere)}" if elsewhere else ""
-        raise UserError(f"unknown rule id {rule_id!r}{hint} (known: {known})")
+        close = suggestions(rule_id, ids)
+        if close:
+            hint += f"; did you mean {', '.join(close)}?"
+        raise UserError(
+            f"unknown rule id {rule_id!r}{hint} ('sovaudit rules list' lists the {len(ids)} ids)"
+        )
     fr = lang == "fr"
     out_console.print(f"[bold]{safe(rule.id)}[/] — {safe(rule.title.get(lang))}")
     out_console.print()

@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from sovaudit.cli.app import app
+from sovaudit.cli.causes import CauseCollector, print_causes
 from sovaudit.cli.common import (
     FormatsOption,
     LangOption,
@@ -25,6 +33,7 @@ from sovaudit.cli.common import (
     safe,
     warn,
 )
+from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.errors import ExitCode, UserError
 from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
@@ -40,7 +49,14 @@ from sovaudit.pipeline.analyser import Analyser, load_ruleset
 from sovaudit.pipeline.cluster import PARTITION_TARGETS, cluster_scan, parse_cluster
 from sovaudit.pipeline.enrich import check_sources
 from sovaudit.pipeline.options import ScanOptions
-from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, run_scan, scan_header
+from sovaudit.pipeline.run import (
+    DISCOVERED_LAYERS,
+    ScanInterrupted,
+    Tally,
+    check_resolvers,
+    run_scan,
+    scan_header,
+)
 from sovaudit.pipeline.run import scan as scan_to_evidence
 from sovaudit.report import (
     FORMATS,
@@ -73,6 +89,19 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
         if len(chosen) > 1:
             raise UserError("several --format values need -o DIR")
         return chosen or ["md"], None
+    named = None if output.is_dir() else format_from_path(output)
+    if named is not None and chosen and chosen != [named]:
+        # "-o y.md -f html" would write HTML into y.md (or a directory named y.md): refused.
+        wrong = next(f for f in chosen if f != named)
+        raise UserError(
+            msg(
+                "format_contradicts",
+                fmt=wrong,
+                path=output,
+                ext=output.suffix.lstrip(".") or named,
+                want=wrong,
+            )
+        )
     if output_is_directory(output) or len(chosen) > 1:
         return chosen or ["json", "md"], output
     if not chosen:
@@ -113,14 +142,37 @@ def write_outputs(
     )
 
 
-def summary_line(result: Scan | Tally) -> str:
+def summary_line(
+    result: Scan | Tally, by_severity: dict[Severity, int] | None = None, lang: str | None = None
+) -> str:
+    """"40 endpoints: 30 ok, 1 unknown, 9 skipped; findings: 2 high, 3 medium" (live findings).
+
+    ``by_severity`` (from a :class:`CauseCollector`) is counted from ``result`` when it is a scan.
+    """
+    from sovaudit.cli.causes import CauseCollector, severity_counts_text
+
     tally = result if isinstance(result, Tally) else Tally.of(result.endpoints)
+    if by_severity is None and isinstance(result, Scan):
+        collector = CauseCollector()
+        collector.add(result.endpoints)
+        by_severity = collector.by_severity
     counts = tally.by_status
-    line = (
-        f"{tally.endpoints} endpoints: {counts[Status.OK]} ok, "
-        f"{counts[Status.UNKNOWN]} unknown, {counts[Status.SKIPPED]} skipped"
+    line = msg(
+        "summary",
+        lang,
+        endpoints=tally.endpoints,
+        ok=counts[Status.OK],
+        unknown=counts[Status.UNKNOWN],
+        skipped=counts[Status.SKIPPED],
     )
-    return f"{line}, {tally.internal} with internal errors" if tally.internal else line
+    if tally.internal:
+        line += ", " + msg("summary_internal", lang, count=tally.internal)
+    if by_severity is not None:
+        text = severity_counts_text(by_severity, lang or cli_lang())
+        line += "; " + (msg("summary_findings", lang, counts=text) if text else msg(
+            "summary_no_findings", lang
+        ))
+    return line
 
 
 def report_internal_errors(tally: Tally) -> None:
@@ -268,6 +320,7 @@ def scan(
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
     language = check_lang(lang) if lang else detect_lang()
+    set_cli_lang(lang)
     # A streamed scan writes reports only when asked: its evidence file is the output.
     reports_wanted = stream is None or output is not None or bool(formats)
     formats_, out = output_plan(output, formats)
@@ -276,6 +329,8 @@ def scan(
     if new_threshold is not None and baseline is None:
         raise UserError("--fail-on-new needs --baseline")
     inv = load_inventory(inventory)
+    for message in inv.warnings:
+        warn(message)  # a URL taken for its host, a duplicate merged: printed even with -q
     slice_ = parse_shard(shard) if shard is not None else None
     if slice_ is not None:
         inv = shard_inventory(inv, slice_)
@@ -320,10 +375,12 @@ def scan(
             f"{inv.target_count()} targets: every endpoint is kept in memory until the end; "
             "--stream FILE.jsonl keeps memory bounded (docs/scale.md)"
         )
+    # Findings by severity and the first causes of a failure, counted as endpoints are analysed.
+    causes = CauseCollector(threshold, new_threshold)
     if stream is not None:
         tally, interrupted = _run_streamed(
             inv, options, stream, now=now, quiet=quiet, resume=previous, ruleset=ruleset,
-            shard=str(slice_) if slice_ is not None else None,
+            shard=str(slice_) if slice_ is not None else None, causes=causes,
         )
         if interrupted:
             error(
@@ -334,10 +391,12 @@ def scan(
         report_internal_errors(tally)
         if not reports_wanted and base is None and history is None:
             if not quiet:
-                err_console.print(safe(summary_line(tally)))
+                err_console.print(safe(summary_line(tally, causes.by_severity)))
                 if str(stream) != "-":
-                    err_console.print(f"wrote {safe(stream)}")
-            raise typer.Exit(tally_exit_code(tally, threshold, strict))
+                    err_console.print(msg("wrote", path=safe(stream)))
+            code = tally_exit_code(tally, threshold, strict)
+            print_causes(causes, code, cli_lang())
+            raise typer.Exit(code)
         # Reports, baseline marks and history need the whole scan: read it back from the file.
         result = read_evidence(stream)
         interrupted = False
@@ -353,7 +412,7 @@ def scan(
         result = run.scan
     else:
         interrupted = False
-        with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
+        with _progress(quiet, progress_total(inv, previous)) as advance, _term_as_interrupt():
             try:
                 result = scan_to_evidence(
                     inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
@@ -382,32 +441,47 @@ def scan(
         # Appended before the reports are written, so their trend chart includes this scan.
         append_history(history, result)
         points = series(history)
-    written = write_outputs(
-        result,
-        (formats_ if reports_wanted else [])
-        if not interrupted or out is not None
-        else ["json"],
-        out if not interrupted or out is not None else Path("sovaudit-partial.json"),
-        lang=language,
-        now=now,
-        inventory_path=Path(inventory) if inventory != "-" else None,
-        history=points,
-    )
-    if interrupted and out is not None and "json" not in formats_:
-        written.append(_write_partial_evidence(result, out, written))
+    with writing_step(quiet or out is None):
+        written = write_outputs(
+            result,
+            (formats_ if reports_wanted else [])
+            if not interrupted or out is not None
+            else ["json"],
+            out if not interrupted or out is not None else Path("sovaudit-partial.json"),
+            lang=language,
+            now=now,
+            inventory_path=Path(inventory) if inventory != "-" else None,
+            history=points,
+        )
+        if interrupted and out is not None and "json" not in formats_:
+            written.append(_write_partial_evidence(result, out, written))
     if stream is None:
         report_internal_errors(Tally.of(result.endpoints))
+    causes = CauseCollector(threshold, new_threshold)
+    causes.add(result.endpoints)
     if not quiet:
-        err_console.print(safe(summary_line(result)))
+        err_console.print(safe(summary_line(result, causes.by_severity)))
         if base is not None:
             new = sum(1 for e in result.endpoints for f in e.findings if f.status == "new")
-            err_console.print(f"against the baseline: {new} new, {len(resolved)} resolved")
+            err_console.print(msg("baseline_counts", new=new, resolved=len(resolved)))
         for path in [*([stream] if stream is not None else []), *written]:
-            err_console.print(f"wrote {safe(path)}")
+            err_console.print(msg("wrote", path=safe(path)))
     if interrupted:
         error("interrupted: partial evidence written; continue with --resume")
         raise typer.Exit(ExitCode.INTERRUPTED)
-    raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
+    code = exit_code(result, threshold, new_threshold, strict)
+    print_causes(causes, code, cli_lang())
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def writing_step(quiet: bool) -> Iterator[None]:
+    """A "writing reports" spinner on a terminal: a large JSON report takes seconds to write."""
+    if quiet or not is_tty():
+        yield
+        return
+    with err_console.status(msg("writing_reports") + "..."):
+        yield
 
 
 def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Path:
@@ -460,6 +534,7 @@ def _run_streamed(
     resume: Scan | None,
     ruleset: RuleSet,
     shard: str | None,
+    causes: CauseCollector,
 ) -> tuple[Tally, bool]:
     """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
     header = scan_header(inv, options, started=now)
@@ -477,9 +552,15 @@ def _run_streamed(
     )
     writer = EvidenceWriter(path, header.to_dict())
     try:
-        with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
+        with _progress(quiet, progress_total(inv, resume)) as advance, _term_as_interrupt():
             result = run_scan(
-                inv, options, writer, started=now, on_done=advance, resume=resume, ruleset=ruleset
+                inv,
+                options,
+                _Counted(writer, causes),
+                started=now,
+                on_done=advance,
+                resume=resume,
+                ruleset=ruleset,
             )
     except BaseException:
         writer.abandon()  # no end line: whoever reads it knows it is incomplete
@@ -488,15 +569,39 @@ def _run_streamed(
     return result.tally, result.interrupted
 
 
+class _Counted:
+    """A sink that counts findings and causes as endpoints pass on to ``sink``."""
+
+    def __init__(self, sink: EvidenceWriter, causes: CauseCollector) -> None:
+        self.sink = sink
+        self.causes = causes
+
+    def add(self, endpoints: Sequence[Endpoint]) -> None:
+        self.causes.add(endpoints)
+        self.sink.add(endpoints)
+
+
+def progress_total(inv: Inventory, resume: Scan | None) -> int:
+    """The targets a scan will query: all of them, less those a resumed scan reuses."""
+    if resume is None:
+        return inv.target_count()
+    done = {e.key for e in resume.endpoints if e.status is not Status.UNKNOWN}
+    return sum(
+        1 for t in inv.targets() if (t.organization, t.service, t.host, t.layer.value) not in done
+    )
+
+
 @contextlib.contextmanager
 def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | None]:
-    with _progress_bar(quiet, total, "resolving") as bar:
+    """A progress bar over the targets; endpoints the scan discovers (DMARC reporting,
+    collaboration...) are added to its total as they are found, so it ends at 100%."""
+    with _progress_bar(quiet, total, msg("resolving")) as bar:
         if bar is None:
             yield None
             return
 
-        def advance(_e: Endpoint) -> None:
-            bar(1)
+        def advance(e: Endpoint) -> None:
+            bar(1, 1 if e.layer in DISCOVERED_LAYERS else 0)
 
         yield advance
 
@@ -504,8 +609,9 @@ def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | 
 @contextlib.contextmanager
 def _progress_bar(
     quiet: bool, total: int, description: str
-) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on standard error (a terminal only) advanced by ``n`` at a time."""
+) -> Iterator[Callable[..., None] | None]:
+    """A progress bar on standard error (a terminal only): ``bar(n, grow)`` advances it by
+    ``n`` and adds ``grow`` to its total (work found on the way), with the time remaining."""
     if quiet or not is_tty():
         yield None
         return
@@ -514,12 +620,18 @@ def _progress_bar(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=total)
+        grown = 0
 
-        def advance(n: int) -> None:
+        def advance(n: int, grow: int = 0) -> None:
+            nonlocal grown
+            if grow:
+                grown += grow
+                progress.update(task, total=total + grown)
             progress.advance(task, n)
 
         yield advance

@@ -732,9 +732,16 @@ def load_rules(
             where[rule.id] = rule
         packs.append(pack)
         rules.extend(pack_rules)
+    # Ids are matched whatever their case ("--skip-rule us-cloud-act-mail").
+    from sovaudit.evaluate.ruleids import canonical_id, suggestions
+
+    known = [*where, *chosen.exclude]
+    skip = [canonical_id(s, known) or s for s in skip]
     # Skipping a rule the profile already left out is harmless: same scan, no surprise.
     unknown = sorted(set(skip) - set(where) - chosen.exclude)
     if unknown:
-        raise RuleError(f"cannot skip unknown rule id(s): {', '.join(unknown)}")
+        hints = [h for u in unknown for h in suggestions(u, where)]
+        hint = f"; did you mean {', '.join(dict.fromkeys(hints))}?" if hints else ""
+        raise RuleError(f"cannot skip unknown rule id(s): {', '.join(unknown)}{hint}")
     kept = tuple(r for r in rules if r.id not in set(skip))
     return RuleSet(rules=kept, packs=tuple(packs))

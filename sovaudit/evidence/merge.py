@@ -35,6 +35,8 @@ class MergeResult:
 
     scan: Scan
     warnings: tuple[str, ...] = ()
+    # Shards "K/N" absent from the parts: the merged evidence is incomplete (exit 3 under strict).
+    missing: tuple[str, ...] = ()
 
 
 def merge_scans(parts: Sequence[EvidencePart]) -> MergeResult:
@@ -50,7 +52,8 @@ def merge_scans(parts: Sequence[EvidencePart]) -> MergeResult:
                 f"{first.scan.inventory!r}: only shards of one inventory can be merged",
                 path=part.name,
             )
-    warnings += _check_shards(parts)
+    shard_warnings, missing = _check_shards(parts)
+    warnings += shard_warnings
     datasets = _merged_datasets(parts)
     warnings += _check_options(parts)
     endpoints = _endpoints(parts)
@@ -73,10 +76,11 @@ def merge_scans(parts: Sequence[EvidencePart]) -> MergeResult:
         partial=any(p.scan.partial for p in parts),
         options=options,
     )
-    return MergeResult(merged, tuple(warnings))
+    return MergeResult(merged, tuple(warnings), tuple(missing))
 
 
-def _check_shards(parts: Sequence[EvidencePart]) -> list[str]:
+def _check_shards(parts: Sequence[EvidencePart]) -> tuple[list[str], list[str]]:
+    """(warnings, missing shards "K/N"); EvidenceError when the parts cannot be one split."""
     shards: dict[str, Shard | None] = {}
     for part in parts:
         spec = part.scan.options.get("shard")
@@ -90,7 +94,7 @@ def _check_shards(parts: Sequence[EvidencePart]) -> list[str]:
     unsharded = [name for name, s in shards.items() if s is None]
     if len(unsharded) == len(parts):
         # Not produced with --shard: fine if they cover disjoint endpoints (checked later).
-        return ["the files were not produced with --shard; merging them as disjoint parts"]
+        return ["the files were not produced with --shard; merging them as disjoint parts"], []
     if unsharded:
         raise EvidenceError(
             "was not produced with --shard while the other files were: "
@@ -112,8 +116,8 @@ def _check_shards(parts: Sequence[EvidencePart]) -> list[str]:
         seen[s.index] = name
     missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in seen]
     if missing:
-        return [f"missing shard(s) {', '.join(missing)}: the merged report is incomplete"]
-    return []
+        return [f"missing shard(s) {', '.join(missing)}: the merged report is incomplete"], missing
+    return [], []
 
 
 def _merged_datasets(parts: Sequence[EvidencePart]) -> tuple[Dataset, ...]:

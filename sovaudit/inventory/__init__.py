@@ -6,11 +6,17 @@ turned into its model as soon as its last event is read and its nodes are droppe
 100,000-host file never exists as one node tree. Tags and aliases are refused, size and depth
 are capped, and every error names its line.
 
-When a file holds several errors, the one reported does not depend on this streaming: errors
-are ranked as the loader always ranked them (YAML syntax, aliases and nesting in stream order;
-then the composer's duplicate anchors and extra documents; then tags and node depth; then the
-inventory's own checks, top-level keys first, organizations in order, top-level accepted risks
-last).
+When a file holds several errors, the one reported first does not depend on this streaming:
+errors are ranked as the loader always ranked them (YAML syntax, aliases and nesting in stream
+order; then the composer's duplicate anchors and extra documents; then tags and node depth; then
+the inventory's own checks, top-level keys first, organizations in order, top-level accepted
+risks last). The inventory's own checks do not stop at the first error: every bad entry and
+every bad organization is reported (up to MAX_ERRORS), the first one as the raised error and
+the others in its ``others``, each at its line.
+
+Forgiving where nothing can go wrong (people build inventories from spreadsheets): a URL
+(``https://www.ville.example/path``) stands for its host, and a duplicate domain or service in
+one organization is merged; each is a ``FILE:LINE: message`` in ``Inventory.warnings``.
 
 The module is large on purpose: the streaming parser and the checks it runs on each node are one
 pass over the YAML events, which keeps memory flat on inventories of 100,000 hosts.
@@ -58,6 +64,8 @@ MAX_INVENTORY_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 12
 MAX_ORGANIZATIONS = 20_000
 MAX_ENTRIES_PER_ORG = 5_000
+# Errors of one file reported at once; beyond, "and more" (the user fixes these first).
+MAX_ERRORS = 50
 
 # libyaml when present: same safe semantics, and a 10 MiB file parses in seconds, not minutes.
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -70,6 +78,8 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)\Z")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 # A whole name of at least two valid labels, in one match (the common case, per label below).
 _NAME = re.compile(r"(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+(?!-)[a-z0-9_-]{1,63}(?<!-)")
+# A pasted URL ("https://www.ville.example/path"), or a host followed by a path.
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[^/\s]+\.[^/\s]+/)", re.IGNORECASE)
 
 _TOP_KEYS = {"version", "name", "description", "profile", "organizations", "accepted"}
 _ORG_KEYS = {
@@ -285,6 +295,73 @@ def normalize_host(text: str) -> str:
     return ascii_name
 
 
+def host_of_url(text: str) -> str | None:
+    """The host of a pasted URL (``https://www.ville.example/path`` -> ``www.ville.example``).
+
+    None when ``text`` is not a URL (a plain host name); ValueError when it is one without a
+    usable host. The host still goes through :func:`normalize_host`.
+    """
+    value = text.strip()
+    if not _URL.match(value):
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value if "://" in value else f"//{value}")
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise ValueError(f"URL {_show(text)} has no host name")
+    return host
+
+
+class _Notes:
+    """Warnings and errors of one file, in file order, errors capped at MAX_ERRORS."""
+
+    __slots__ = ("errors", "path", "truncated", "warnings")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.errors: list[InventoryError] = []
+        self.warnings: list[str] = []
+        self.truncated = False
+
+    def error(self, exc: InventoryError) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(exc)
+        else:
+            self.truncated = True
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(f"{self.path}:{line}: {message}")
+
+    @property
+    def full(self) -> bool:
+        return len(self.errors) >= MAX_ERRORS
+
+    def raise_all(self, first: InventoryError | None = None) -> None:
+        """Raise ``first`` (else the first error noted) with every other error attached."""
+        errors = ([first] if first is not None else []) + self.errors
+        if not errors:
+            return
+        head, *rest = errors
+        head.others = tuple(rest[: MAX_ERRORS - 1])
+        head.truncated = self.truncated or len(rest) > MAX_ERRORS - 1
+        raise head
+
+
+def _url_host(notes: _Notes, value: str, line: int, *, domain: bool) -> str:
+    """``value``, or the host of the URL it is, with a warning (a domain drops ``www.``)."""
+    host = host_of_url(value)
+    if host is None:
+        return value
+    shown = host[4:] if domain and host.lower().startswith("www.") and host.count(".") > 1 else host
+    what = "domain" if domain else "host"
+    notes.warn(line, f"{_show(value)} is a URL: using its {what} {_show(shown)}")
+    return shown
+
+
 # -- loading ------------------------------------------------------------------------------------
 
 
@@ -387,40 +464,55 @@ def _looks_like_plain_list(text: str) -> bool:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        return ":" not in line and not line.startswith(("-", "{", "[", "%", "---"))
+        # A pasted URL has a ':' but is no YAML key ("https://x.test/" is a list entry).
+        plain = ":" not in line or (_URL.match(line) is not None and ": " not in line)
+        return plain and not line.startswith(("-", "{", "[", "%", "---"))
     return False
 
 
 def _parse_plain(text: str, name: str) -> Inventory:
     domains: list[Domain] = []
     services: list[Service] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
+    notes = _Notes(name)
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         if len(seen) >= MAX_ENTRIES_PER_ORG:
-            raise InventoryError(
-                f"more than {MAX_ENTRIES_PER_ORG} domains in one list; split it or use YAML",
-                path=name,
-                line=lineno,
+            notes.raise_all(
+                InventoryError(
+                    f"more than {MAX_ENTRIES_PER_ORG} domains in one list; split it or use YAML",
+                    path=name,
+                    line=lineno,
+                )
             )
+        if notes.full:
+            notes.truncated = True
+            break
         if " " in line or "\t" in line:
-            raise InventoryError(
-                f"one domain or host per line, got {_show(line)}", path=name, line=lineno
+            notes.error(
+                InventoryError(
+                    f"one domain or host per line, got {_show(line)}", path=name, line=lineno
+                )
             )
-        try:
-            host = normalize_host(line)
-        except ValueError as exc:
-            raise InventoryError(str(exc), path=name, line=lineno) from None
-        if host in seen:
             continue
-        seen.add(host)
+        try:
+            # A pasted URL is a host, as is: a list entry may be a www. web host (below).
+            host = normalize_host(_url_host(notes, line, lineno, domain=False))
+        except ValueError as exc:
+            notes.error(InventoryError(str(exc), path=name, line=lineno))
+            continue
+        if host in seen:
+            notes.warn(lineno, f"duplicate {_show(host)} (first at line {seen[host]}): merged")
+            continue
+        seen[host] = lineno
         if host.startswith("www."):
             # A web host, not a domain: expanding it would ask for www.www.<domain>.
             services.append(Service(host, host, Layer.WEB, (DataClass.PERSONAL,), lineno))
         else:
             domains.append(Domain(host, lineno))
+    notes.raise_all()
     if not domains and not services:
         raise InventoryError("no domain in the file", path=name)
     org = Organization(
@@ -431,7 +523,7 @@ def _parse_plain(text: str, name: str) -> Inventory:
         services=tuple(services),
         line=min([d.line for d in domains] + [s.line for s in services]),
     )
-    return Inventory(path=name, organizations=(org,))
+    return Inventory(path=name, organizations=(org,), warnings=tuple(notes.warnings))
 
 
 # -- YAML: light nodes --------------------------------------------------------------------------
@@ -493,10 +585,11 @@ class _OrganizationSink:
     """Receives the items of 'organizations' one at a time and keeps only their models.
 
     Errors are kept, not raised: the inventory's top-level checks (keys, version, profile)
-    come first in the error order, and they may sit after 'organizations' in the file.
+    come first in the error order, and they may sit after 'organizations' in the file. Every
+    organization is checked (up to MAX_ERRORS errors), so a file's errors are reported at once.
     """
 
-    __slots__ = ("accepted", "count", "error", "ids", "loader", "organizations")
+    __slots__ = ("accepted", "count", "ids", "loader", "organizations")
 
     def __init__(self, loader: _YamlInventory) -> None:
         self.loader = loader
@@ -504,12 +597,14 @@ class _OrganizationSink:
         self.organizations: list[Organization] = []
         self.accepted: list[AcceptedRisk] = []
         self.ids: dict[str, int] = {}
-        self.error: InventoryError | None = None
 
     def append(self, node: _Node) -> None:
         self.count += 1
-        if self.error is not None or self.count > MAX_ORGANIZATIONS:
+        notes = self.loader.notes
+        if notes.full or self.count > MAX_ORGANIZATIONS:
+            notes.truncated = notes.truncated or notes.full
             return  # the outcome is already an error: no need to build anything more
+        before = len(notes.errors)
         try:
             org, accepted = self.loader.organization(node)
             if org.id in self.ids:
@@ -518,8 +613,10 @@ class _OrganizationSink:
                     f"duplicate organization id {_show(org.id)} (first at line {self.ids[org.id]})",
                 )
         except InventoryError as exc:
-            self.error = exc
+            notes.error(exc)
             return
+        if len(notes.errors) > before:
+            return  # an entry of it was wrong: reported, and the organization is not used
         self.ids[org.id] = org.line
         self.organizations.append(org)
         self.accepted.extend(accepted)
@@ -536,6 +633,8 @@ class _YamlInventory:
         self.tree_error: InventoryError | None = None
         # Equal data-class tuples shared: one per distinct combination, not one per entry.
         self.class_tuples: dict[tuple[DataClass, ...], tuple[DataClass, ...]] = {}
+        # The inventory's own errors (all of them, capped) and its warnings (URLs, merges).
+        self.notes = _Notes(path)
 
     def fail(self, node: _Node | None, message: str) -> InventoryError:
         line = node.line if node is not None else None
@@ -585,25 +684,35 @@ class _YamlInventory:
         if not isinstance(sink, _OrganizationSink):
             # Not streamed (only the first 'organizations' key of the root is): same checks.
             sink = self._sink(sink)
-        if sink.count == 0:
-            raise self.fail(orgs_node, "'organizations' is empty")
-        if sink.count > MAX_ORGANIZATIONS:
-            raise self.fail(orgs_node, f"more than {MAX_ORGANIZATIONS} organizations")
-        profile = self.scalar(top["profile"], "profile") if "profile" in top else None
-        if profile is not None:
-            if profile not in PROFILES:
-                valid = ", ".join(sorted(PROFILES))
-                raise self.fail(top["profile"], f"unknown profile {profile!r} (valid: {valid})")
-        if sink.error is not None:
-            raise sink.error
+        try:
+            if sink.count == 0:
+                raise self.fail(orgs_node, "'organizations' is empty")
+            if sink.count > MAX_ORGANIZATIONS:
+                raise self.fail(orgs_node, f"more than {MAX_ORGANIZATIONS} organizations")
+            profile = self.scalar(top["profile"], "profile") if "profile" in top else None
+            if profile is not None:
+                if profile not in PROFILES:
+                    valid = ", ".join(sorted(PROFILES))
+                    raise self.fail(
+                        top["profile"], f"unknown profile {profile!r} (valid: {valid})"
+                    )
+        except InventoryError as exc:
+            # A top-level error comes first; the organizations' errors follow it.
+            self.notes.raise_all(exc)
+            raise
         accepted = sink.accepted
         if "accepted" in top:
-            accepted.extend(self.accepted(top["accepted"], None))
+            try:
+                accepted.extend(self.accepted(top["accepted"], None))
+            except InventoryError as exc:
+                self.notes.error(exc)
+        self.notes.raise_all()
         return Inventory(
             path=self.path,
             organizations=tuple(sink.organizations),
             accepted=tuple(accepted),
             profile=profile,
+            warnings=tuple(self.notes.warnings),
         )
 
     def _sink(self, items: Iterable[_Node]) -> _OrganizationSink:
@@ -833,10 +942,10 @@ class _YamlInventory:
         classes = tuple(out)
         return self.class_tuples.setdefault(classes, classes)
 
-    def host(self, node: _Node, what: str) -> str:
+    def host(self, node: _Node, what: str, *, domain: bool = False) -> str:
         value = self.text(node, what)
         try:
-            return normalize_host(value)
+            return normalize_host(_url_host(self.notes, value, node.line, domain=domain))
         except ValueError as exc:
             raise self.fail(node, str(exc)) from None
 
@@ -857,15 +966,24 @@ class _YamlInventory:
         self.provenance(m)
         classes = self.data_classes(m["data_classes"]) if "data_classes" in m else _DEFAULT_CLASSES
         domains: list[Domain] = []
-        names: set[str] = set()
+        names: dict[str, int] = {}
+        errors = len(self.notes.errors)
         for item in self._entries(m, "domains"):
-            host = self.host(item, "domains")
+            try:
+                host = self.host(item, "domains", domain=True)
+            except InventoryError as exc:
+                self.notes.error(exc)  # reported with the others; the next entry is checked
+                continue
             if host in names:
-                raise self.fail(item, f"duplicate domain {_show(host)}")
-            names.add(host)
+                first = names[host]
+                self.notes.warn(
+                    item.line, f"duplicate domain {_show(host)} (first at line {first}): merged"
+                )
+                continue
+            names[host] = item.line
             domains.append(Domain(host, item.line))
-        services = [self.service(item, classes) for item in self._entries(m, "services")]
-        if not domains and not services:
+        services = self._services(self._entries(m, "services"), classes)
+        if not domains and not services and len(self.notes.errors) == errors:
             raise self.fail(node, f"organization {_show(org_id)} has no domains and no services")
         accepted = self.accepted(m["accepted"], org_id) if "accepted" in m else []
         org = Organization(
@@ -900,6 +1018,36 @@ class _YamlInventory:
         if len(items) > MAX_ENTRIES_PER_ORG:
             raise self.fail(m[key], f"more than {MAX_ENTRIES_PER_ORG} {key} in one organization")
         return items
+
+    def _services(
+        self, items: list[_Node], org_classes: tuple[DataClass, ...]
+    ) -> list[Service]:
+        """Every valid service; bad ones noted, duplicates (host and layer) merged with a warning.
+
+        A merged service keeps the first one's name and line and the data classes of both.
+        """
+        out: dict[tuple[str, Layer], Service] = {}
+        for item in items:
+            try:
+                svc = self.service(item, org_classes)
+            except InventoryError as exc:
+                self.notes.error(exc)
+                continue
+            first = out.get((svc.host, svc.layer))
+            if first is None:
+                out[(svc.host, svc.layer)] = svc
+                continue
+            self.notes.warn(
+                svc.line,
+                f"duplicate service {_show(svc.host)} ({svc.layer.value}; first at line "
+                f"{first.line}): merged",
+            )
+            classes = tuple(dict.fromkeys(first.data_classes + svc.data_classes))
+            out[(svc.host, svc.layer)] = Service(
+                first.name, first.host, first.layer,
+                self.class_tuples.setdefault(classes, classes), first.line,
+            )
+        return list(out.values())
 
     def service(self, node: _Node, org_classes: tuple[DataClass, ...]) -> Service:
         m = self.mapping(node, "a service", _SERVICE_KEYS)

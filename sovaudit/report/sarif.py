@@ -1,18 +1,28 @@
-"""SARIF 2.1.0 report: findings as static-analysis results pointing at the inventory file.
+"""SARIF 2.1.0 report: exposures as static-analysis results pointing at the inventory file.
 
-Code-scanning dashboards (GitHub, GitLab, Azure DevOps) then show each finding on the inventory
-line that declared the service, with one rule per legal rule id.
+Code-scanning dashboards (GitHub, GitLab, Azure DevOps) then show each exposure on the inventory
+line that declared the service. One result per exposure (an endpoint and the party that controls
+it), not per rule: the legal bases (rule ids) are listed in its message and properties, and the
+result's rule is the most severe of them, so a dashboard is not flooded with one alert per law.
+
+Locations are relative to the repository root (``uriBaseId: %SRCROOT%``): the root is the
+nearest parent of the inventory holding ``.git``, else the inventory's own directory; no URI
+has a ``..`` or an absolute path. ``partialFingerprints`` hash the organization, host, layer
+and controlling party (never the language, the rules or the line), so code scanning tracks one
+exposure across runs, and closes it when the endpoint moves to another party.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sovaudit.i18n import layer_label, t
-from sovaudit.models import Endpoint, Finding, Reference, Severity
+from sovaudit.models import Attribution, Endpoint, Finding, Reference, Severity
 from sovaudit.report.escape import safe_url, visible
 from sovaudit.report.summary import FindingRow, ReportView, endpoint_jurisdictions
 
@@ -35,6 +45,9 @@ SECURITY_SEVERITY = {
     Severity.INFO: "0.0",
 }
 BASELINE_STATES = {"new": "new", "unchanged": "unchanged", "resolved": "absent"}
+# The base of every artifact URI: the root of the repository that holds the inventory.
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "sovauditExposure/v1"
 
 
 def level(severity: Severity) -> str:
@@ -42,17 +55,41 @@ def level(severity: Severity) -> str:
     return LEVELS[severity]
 
 
-def _artifact_uri(file: str) -> str:
+def source_root(path: Path) -> Path:
+    """The repository root above ``path`` (a parent holding ``.git``), else its directory."""
+    directory = path.parent
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
+
+
+def _artifact_location(file: str) -> dict[str, str]:
+    """``{"uri": ..., "uriBaseId": "%SRCROOT%"}``: relative to the repository root, no ``..``."""
     path = Path(file)
-    if path.is_absolute():
-        return path.as_uri()
-    # Relative URIs resolve against the repository root in code-scanning tools.
-    return str(PurePosixPath(*path.parts)) if path.parts else file
+    if path.is_absolute() or ".." in path.parts or path.exists():
+        absolute = Path(os.path.abspath(path))  # ".." folded without following links
+        relative = absolute.relative_to(source_root(absolute))
+    else:
+        # A relative path that does not exist here (evidence rendered elsewhere): as written.
+        relative = path
+    return {"uri": str(PurePosixPath(*relative.parts)) or file, "uriBaseId": SRCROOT}
 
 
-def _fingerprint(endpoint: Endpoint, finding: Finding) -> str:
-    # Stable across runs and languages: identity of the endpoint, the rule and the subject.
-    ident = "\x1f".join((*endpoint.key, finding.rule_id, finding.subject or ""))
+def party(row: FindingRow) -> tuple[str, str]:
+    """(controlling party, jurisdiction) of a finding: the ultimate parent (else the operator)
+    of the attribution it is about; the finding's subject when no attribution says."""
+    at: Attribution | None = row.attribution
+    if at is not None and (at.ultimate_parent or at.operator_name or at.operator):
+        return at.ultimate_parent or at.operator_name or at.operator or "", at.jurisdiction or ""
+    return "", ""  # unattributed: the exposure is the endpoint's unknown operator
+
+
+def _fingerprint(endpoint: Endpoint, controller: str, jurisdiction: str) -> str:
+    # Stable across runs, languages, rule packs and line moves: the exposure's identity only.
+    ident = "\x1f".join(
+        (endpoint.organization, endpoint.host, endpoint.layer.value, controller, jurisdiction)
+    )
     return hashlib.sha256(ident.encode("utf-8")).hexdigest()
 
 
@@ -104,13 +141,13 @@ def _location(endpoint: Endpoint, inventory_path: Path | None) -> dict[str, Any]
     location: dict[str, Any] = {}
     if endpoint.source is not None:
         location["physicalLocation"] = {
-            "artifactLocation": {"uri": _artifact_uri(endpoint.source.file)},
+            "artifactLocation": _artifact_location(endpoint.source.file),
             "region": {"startLine": endpoint.source.line},
         }
     elif inventory_path is not None:
         # Discovered endpoint (no line of its own): point at the inventory file as a whole.
         location["physicalLocation"] = {
-            "artifactLocation": {"uri": _artifact_uri(str(inventory_path))}
+            "artifactLocation": _artifact_location(str(inventory_path))
         }
     org, service, host = endpoint.organization, endpoint.service, endpoint.host
     location["logicalLocations"] = [
@@ -125,10 +162,26 @@ def _location(endpoint: Endpoint, inventory_path: Path | None) -> dict[str, Any]
     return location
 
 
+def exposures(rows: Sequence[FindingRow]) -> list[list[FindingRow]]:
+    """Findings grouped by exposure: endpoint and controlling party.
+
+    Groups keep report order (most severe first); in each, the findings not accepted come
+    first, so the first row of a group is its most severe live finding (if it has one).
+    """
+    groups: dict[tuple[object, ...], list[FindingRow]] = {}
+    for row in rows:
+        key = (row.endpoint.key, *party(row))
+        groups.setdefault(key, []).append(row)
+    return [sorted(g, key=lambda r: r.finding.accepted) for g in groups.values()]
+
+
 def _result(
-    row: FindingRow, rule_index: dict[str, int], lang: str, inventory_path: Path | None
+    group: list[FindingRow], rule_index: dict[str, int], lang: str, inventory_path: Path | None
 ) -> dict[str, Any]:
-    e, f = row.endpoint, row.finding
+    e, f = group[0].endpoint, group[0].finding
+    controller, jurisdiction = party(group[0])
+    rule_ids = list(dict.fromkeys(r.finding.rule_id for r in group))
+    accepted = [r.finding.rule_id for r in group if r.finding.accepted]
     message = t(
         "sarif_message",
         lang,
@@ -138,6 +191,12 @@ def _result(
         service=e.service,
         organization=e.organization_name or e.organization,
     )
+    if controller:
+        message += f" -> {controller}" + (f" ({jurisdiction})" if jurisdiction else "")
+    message += ". " + t("sarif_bases", lang, rules=", ".join(rule_ids))
+    if accepted and not f.accepted:
+        message += " " + t("sarif_bases_accepted", lang, rules=", ".join(accepted))
+    statuses = {r.finding.status for r in group}
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index[f.rule_id],
@@ -145,9 +204,13 @@ def _result(
         "level": level(f.severity),
         "message": {"text": visible(message)},
         "locations": [_location(e, inventory_path)],
-        "partialFingerprints": {"sovauditFinding/v1": _fingerprint(e, f)},
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(e, controller, jurisdiction)},
         "properties": {
             "severity": f.severity.value,
+            "rules": rule_ids,
+            "acceptedRules": accepted,
+            "controller": controller,
+            "jurisdiction": jurisdiction,
             "organization": e.organization,
             "service": e.service,
             "host": e.host,
@@ -159,8 +222,11 @@ def _result(
                          for s in f.evidence],
         },
     }
-    if f.status in BASELINE_STATES:
-        result["baselineState"] = BASELINE_STATES[f.status]
+    # New when any of its findings is new; unchanged when all were there before.
+    for status in ("new", "unchanged"):
+        if status in statuses:
+            result["baselineState"] = BASELINE_STATES[status]
+            break
     if f.accepted:
         result["suppressions"] = [{
             "kind": "external",
@@ -191,8 +257,8 @@ def render_sarif(view: ReportView, *, inventory_path: Path | None = None) -> str
             }],
             "language": view.lang,
             "columnKind": "unicodeCodePoints",
-            "results": [_result(row, rule_index, view.lang, inventory_path)
-                        for row in view.findings],
+            "results": [_result(group, rule_index, view.lang, inventory_path)
+                        for group in exposures(view.findings)],
             "properties": {
                 "inventory": scan.inventory,
                 "datasets": [
