@@ -398,7 +398,9 @@ def rdap_server() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        with pytest.MonkeyPatch.context() as mp:  # loopback-only test hook (netpolicy)
+            mp.setenv("SOVAUDIT_ALLOW_LOOPBACK", "1")
+            yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sovaudit.collect.cache import Cache, NullCache
+from sovaudit.collect.netpolicy import AddressRefused, allow_loopback_from_env, build_opener
 from sovaudit.errors import SovauditError
 
 __all__ = [
@@ -83,25 +84,10 @@ class RdapResult:
 # -- HTTP -------------------------------------------------------------------------------------
 
 
-class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        # Never follow a registry into file://, ftp:// or another scheme.
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise RdapError(f"refusing redirect to {newurl[:100]}", url=req.full_url)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_OPENER = urllib.request.build_opener(_LimitedRedirects)
+def _opener() -> urllib.request.OpenerDirector:
+    # The address policy (netpolicy): every hop, redirects included, to a global address only,
+    # pinned to the address checked; http(s) only, no https -> http downgrade.
+    return build_opener(allow_loopback=allow_loopback_from_env(), max_redirects=MAX_REDIRECTS)
 
 
 def fetch_json(
@@ -114,7 +100,7 @@ def fetch_json(
         headers={"Accept": "application/rdap+json, application/json", "User-Agent": "sovaudit"},
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             final_url = response.geturl()
             body = bytearray()
             # read1 returns what has arrived; read(n) would wait for n bytes past the deadline.
@@ -124,6 +110,8 @@ def fetch_json(
                     raise RdapError(f"answer larger than {max_bytes} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise RdapError(f"no complete answer within {timeout:g} s", url=url)
+    except AddressRefused as exc:
+        raise RdapError(f"not fetched: {exc}", url=url, transient=False) from exc
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
             # urllib gives up on a loop, too many hops or a non-HTTP target.
@@ -134,6 +122,8 @@ def fetch_json(
         what = "no RDAP record" if exc.code == 404 else "RDAP server error"
         raise RdapError(f"HTTP {exc.code} ({what})", url=url, transient=transient) from exc
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, AddressRefused):
+            raise RdapError(f"not fetched: {exc.reason}", url=url, transient=False) from exc
         raise RdapError(f"cannot reach the RDAP server: {exc.reason}", url=url) from exc
     except TimeoutError as exc:
         raise RdapError(f"no answer within {timeout:g} s", url=url) from exc
