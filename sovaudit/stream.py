@@ -124,6 +124,10 @@ class EvidenceWriter:
 
     def _write_text(self, text: str) -> None:
         assert self._handle is not None, "evidence writer used after close"
+        if self._stdout:
+            from sovaudit.report.escape import json_terminal
+
+            text = json_terminal(text)  # C1 and bidi controls as \u escapes on a terminal
         try:
             self._handle.write(text)
             self._handle.flush()

@@ -61,9 +61,10 @@ def diff_text(d: Diff, *, markdown: bool) -> str:
 
 
 def _md(text: str, markdown: bool) -> str:
+    from sovaudit.report.escape import md_text, terminal_text
+
     if not markdown:
-        return text
-    from sovaudit.report.escape import md_text
+        return terminal_text(text)  # a host or a sentence from DNS cannot start a line of its own
 
     return md_text(text)
 
@@ -87,7 +88,11 @@ def diff_cmd(
     threshold = parse_severity(fail_on, "--fail-on")
     d = diff(load_scan(old), load_scan(new))
     if fmt == "json":
-        typer.echo(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
+        from sovaudit.report.escape import json_terminal
+
+        typer.echo(
+            json_terminal(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
+        )
     else:
         text = diff_text(d, markdown=fmt == "md")
         typer.echo(clean(text), nl=False)

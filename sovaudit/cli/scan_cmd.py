@@ -79,7 +79,10 @@ def write_outputs(
     from sovaudit.report import render, write_reports
 
     if output is None:
-        sys.stdout.write(render(scan, formats[0], lang=lang, now=now, history=history))
+        from sovaudit.report.escape import for_stdout
+
+        text = render(scan, formats[0], lang=lang, now=now, history=history)
+        sys.stdout.write(for_stdout(text, formats[0]))
         sys.stdout.flush()
         return []
     return write_reports(

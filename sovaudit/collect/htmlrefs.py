@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from sovaudit.attribute.registry import normalize_name
+from sovaudit.collect.hostnames import discovered_host
 
 # Bounds: a hostile page can hold millions of tags; we keep the first ones.
 MAX_REFS = 5_000
@@ -253,6 +254,8 @@ def third_parties(
         host = url_host(ref.url)
         if host is None or is_same_site(host, sites):
             continue
+        if host not in kinds and discovered_host(host)[0] is None:
+            continue  # not a valid host name (validated like inventory hosts): never an endpoint
         if host not in kinds:
             if len(order) >= limit:
                 continue
