@@ -59,10 +59,16 @@ class EvidenceWriter:
     ``header`` is ``Scan.to_dict()`` of a scan with no endpoints (tool, options, datasets known
     at the start). Lines are written with ``ensure_ascii=False``; the file is flushed after every
     :meth:`add` so that what was analysed is on disk even if the process dies.
+
+    The lines go to a new file beside ``path`` (``NAME.partial.jsonl``, created with ``O_EXCL``
+    and ``O_NOFOLLOW``), renamed over ``path`` when the scan completes: an earlier complete file
+    survives a killed scan. A partial result is renamed into place only when ``path`` does not
+    exist; otherwise it stays beside it. :attr:`final` is where the evidence is in the end.
     """
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
+        self.final = path
         self.count = 0
         self._convert = JsonConverter()
         self._stdout = str(path) == "-"
@@ -70,8 +76,18 @@ class EvidenceWriter:
             if self._stdout:
                 self._handle: IO[str] | None = sys.stdout  # piped to jq, a queue, a collector
             else:
+                from sovaudit.report.files import (
+                    create_beside,
+                    partial_path,
+                    refuse_special_target,
+                )
+
+                refuse_special_target(path, "evidence file")
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = path.open("w", encoding="utf-8", newline="\n")
+                fd, self.final = create_beside(
+                    path, partial_path(path).name, what="evidence file"
+                )
+                self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         except OSError as exc:
             raise EvidenceError(
                 f"cannot write evidence file: {exc.strerror or exc}", path=str(path)
@@ -108,11 +124,20 @@ class EvidenceWriter:
             pass  # a pipe or a special file: nothing to sync
         self._handle.close()
         self._handle = None
+        if not partial or not os.path.lexists(self.path):
+            # Complete, or nothing to lose: the evidence takes its name.
+            os.replace(self.final, self.path)
+            self.final = self.path
 
     def abandon(self) -> None:
-        """Close without an ``end`` line (the reader will call the file partial)."""
+        """Close without an ``end`` line (the reader will call the file partial).
+
+        Like a partial :meth:`close`: renamed into place only when that replaces nothing."""
         if self._handle is not None and not self._stdout:
             self._handle.close()
+            if not os.path.lexists(self.path):
+                os.replace(self.final, self.path)
+                self.final = self.path
         self._handle = None
 
     def _write(self, records: Iterable[dict[str, Any]]) -> None:

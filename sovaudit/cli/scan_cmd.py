@@ -18,7 +18,7 @@ from sovaudit.cli.app import app
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
 from sovaudit.enrich import check_sources
-from sovaudit.errors import UserError
+from sovaudit.errors import SovauditError, UserError
 from sovaudit.history import HistoryPoint, series
 from sovaudit.history import append as append_history
 from sovaudit.inventory import Inventory, load_inventory
@@ -272,14 +272,15 @@ def scan(
             "--stream FILE.jsonl keeps memory bounded (docs/scale.md)"
         )
     if stream is not None:
-        tally, interrupted = _run_streamed(
+        tally, interrupted, written_to = _run_streamed(
             inv, options, stream, now=now, quiet=quiet, resume=previous, ruleset=ruleset,
             shard=str(slice_) if slice_ is not None else None,
         )
         if interrupted:
+            kept = "" if written_to == stream else f" ({stream} left as it was)"
             error(
-                f"interrupted: partial evidence in {safe(stream)}; continue with "
-                f"--resume {safe(stream)} --stream NEW.jsonl"
+                f"interrupted: partial evidence in {safe(written_to)}{safe(kept)}; continue with "
+                f"--resume {safe(written_to)} --stream NEW.jsonl"
             )
             raise typer.Exit(130)
         if not reports_wanted and base is None and history is None:
@@ -319,11 +320,22 @@ def scan(
                 },
             },
         )
+    kept_out = None
+    if interrupted and out is not None and out.is_file():
+        # A partial result never replaces a complete report: it goes beside it.
+        from sovaudit.report.files import partial_path
+
+        kept_out, out = out, partial_path(out)
     points = None
+    history_error: SovauditError | None = None
     if history is not None and not interrupted:
-        # Appended before the reports are written, so their trend chart includes this scan.
-        append_history(history, result)
-        points = series(history)
+        # Appended before the reports are written, so their trend chart includes this scan; a
+        # corrupt or locked database must not cost the evidence: reported after the writing.
+        try:
+            append_history(history, result)
+            points = series(history)
+        except SovauditError as exc:
+            history_error = exc
     written = write_outputs(
         result,
         (formats_ if reports_wanted else [])
@@ -344,8 +356,12 @@ def scan(
             err_console.print(f"against the baseline: {new} new, {len(resolved)} resolved")
         for path in [*([stream] if stream is not None else []), *written]:
             err_console.print(f"wrote {safe(path)}")
+    if history_error is not None:
+        error(f"{history_error} (evidence and reports were written)")
+        raise typer.Exit(2)
     if interrupted:
-        error("interrupted: partial evidence written; continue with --resume")
+        kept = f" ({kept_out} left as it was)" if kept_out is not None else ""
+        error(f"interrupted: partial evidence written{safe(kept)}; continue with --resume")
         raise typer.Exit(130)
     raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
 
@@ -361,7 +377,7 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
     path = (
         out / "report.partial.json"
         if report.parent == out
-        else report.with_name(f"{report.stem}.partial.json")
+        else report.with_name(f"{report.stem.removesuffix('.partial')}.partial.json")
     )
     write_atomic(path, render(result, "json", lang="en", now=datetime.now(UTC)))
     return path
@@ -403,8 +419,10 @@ def _run_streamed(
     resume: Scan | None,
     ruleset: RuleSet,
     shard: str | None,
-) -> tuple[Tally, bool]:
-    """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
+) -> tuple[Tally, bool, Path]:
+    """Scan into a JSON Lines evidence file; (tally, interrupted, where the evidence is).
+
+    An error leaves no end line."""
     from sovaudit.pipeline import Analyser, scan_header
     from sovaudit.stream import EvidenceWriter
 
@@ -426,7 +444,7 @@ def _run_streamed(
         writer.abandon()  # no end line: whoever reads it knows it is incomplete
         raise
     writer.close(partial=result.interrupted, datasets=result.datasets)
-    return result.tally, result.interrupted
+    return result.tally, result.interrupted, writer.final
 
 
 @contextlib.contextmanager

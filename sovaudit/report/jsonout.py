@@ -64,16 +64,11 @@ def read_evidence(path: Path) -> Scan:
 
     EvidenceError (exit 2, naming the file and line) when it cannot be used.
     """
+    from sovaudit.report.files import check_regular
     from sovaudit.stream import is_evidence_lines, read_evidence_lines
 
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise EvidenceError("cannot read evidence file: no such file", path=str(path)) from None
-    except OSError as exc:
-        raise EvidenceError(
-            f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
-        ) from None
+    # A FIFO, /dev/zero or a directory is refused before anything is opened or read.
+    size = check_regular(path, "evidence file", EvidenceError).st_size
     if is_evidence_lines(path):
         return read_evidence_lines(path)  # read line by line: no whole-file size limit
     if size > MAX_EVIDENCE_BYTES:
