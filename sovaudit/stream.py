@@ -34,6 +34,7 @@ from sovaudit.models import (
     endpoint_from_dict,
     to_jsonable,
 )
+from sovaudit.report.schemacheck import endpoint_problem, loads_capped
 
 FORMAT = "sovaudit-evidence-lines"
 # Hostile or corrupted files must not make the reader hold one unbounded line.
@@ -48,8 +49,8 @@ def is_evidence_lines(path: Path) -> bool:
     except OSError:
         return False
     try:
-        data = json.loads(first)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = loads_capped(first)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("record") == "header"
 
@@ -179,8 +180,9 @@ def read_evidence_lines(path: Path) -> Scan:
                 if not raw.strip():
                     continue
                 try:
-                    data = json.loads(raw)
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    # Nesting and number sizes capped before parsing (issue 21).
+                    data = loads_capped(raw)
+                except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                     if not complete:
                         torn = True  # the writer died mid-line: what precedes is intact
                         break
@@ -260,6 +262,11 @@ def _check_version(header: dict[str, Any], path: Path) -> None:
 
 
 def _endpoint(data: dict[str, Any], path: Path, number: int) -> Endpoint:
+    problem = endpoint_problem(
+        {k: v for k, v in data.items() if k != "record"}, "malformed endpoint"
+    )
+    if problem is not None:
+        raise EvidenceError(problem, path=str(path), line=number)
     try:
         return endpoint_from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -69,6 +69,10 @@ class _Registry(http.server.BaseHTTPRequestHandler):
             return self._redirect(self.path)
         elif prefix == "file":
             return self._redirect("file:///etc/passwd")
+        elif prefix == "deep":  # issue 21: must make this one lookup unknown, not kill a scan
+            return self._send(200, b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+        elif prefix == "bignum":
+            return self._send(200, b'{"startAddress": ' + b"9" * 5000 + b"}")
         elif prefix == "huge":
             return self._send(200, b'{"pad": "' + b"x" * 3_000_000 + b'"}')
         else:
@@ -149,6 +153,8 @@ def test_ripe_registrant_fetched_by_handle_after_redirect(registry: str) -> None
     [
         ("", "HTTP 404 (no RDAP record)", False),
         ("/garbage", "answer is not JSON", False),
+        ("/deep", "answer is not JSON: nested deeper than", False),
+        ("/bignum", "answer is not JSON: a number of 5000 digits", False),
         ("/flaky", "HTTP 503 (RDAP server error)", True),
         ("/loop", "HTTP 302: redirect not followed", False),
         ("/file", "HTTP 302: redirect not followed", False),

@@ -11,7 +11,6 @@ its vCard, which ipwhois does not split out.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import urllib.error
@@ -24,6 +23,7 @@ from typing import Any
 from sovaudit.collect.cache import Cache, NullCache
 from sovaudit.collect.netpolicy import AddressRefused, allow_loopback_from_env, build_opener
 from sovaudit.errors import SovauditError
+from sovaudit.report.schemacheck import loads_capped
 
 __all__ = [
     "DEFAULT_RDAP_URL",
@@ -130,9 +130,12 @@ def fetch_json(
     except OSError as exc:
         raise RdapError(f"connection failed: {exc}", url=url) from exc
     try:
-        data = json.loads(bytes(body).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RdapError("answer is not JSON", url=url, transient=False) from exc
+        # Nesting and number sizes capped before parsing: a hostile registry answering
+        # 100,000 nested arrays makes this one lookup unknown, not the scan fail (issue 21).
+        data = loads_capped(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise RdapError(f"answer is not JSON: {str(exc)[:80]}", url=url,
+                        transient=False) from None
     if not isinstance(data, dict):
         raise RdapError("answer is not an RDAP object", url=url, transient=False)
     return data, final_url

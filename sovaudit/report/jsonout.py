@@ -83,14 +83,18 @@ def read_evidence(path: Path) -> Scan:
         raise EvidenceError(
             f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
         ) from None
+    from sovaudit.report.schemacheck import loads_capped
+
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads_capped(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise EvidenceError(f"not UTF-8: {exc.reason}", path=str(path)) from None
     except json.JSONDecodeError as exc:
         raise EvidenceError(
             f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno
         ) from None
+    except (ValueError, RecursionError) as exc:  # nesting or a number over the caps
+        raise EvidenceError(f"refused: {exc}", path=str(path)) from None
     return scan_from_json(data, path=str(path))
 
 
@@ -104,6 +108,11 @@ def scan_from_json(data: Any, *, path: str = "<evidence>") -> Scan:
             f"evidence schema version {version!r} is not supported (expected {SCHEMA_VERSION!r})",
             path=path,
         )
+    from sovaudit.report.schemacheck import evidence_problem
+
+    problem = evidence_problem(data)  # one "FILE: where: what" line, never a traceback
+    if problem is not None:
+        raise EvidenceError(problem, path=path)
     try:
         return Scan.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
