@@ -320,6 +320,11 @@ def test_an_interrupted_or_killed_stream_keeps_its_endpoints_and_resumes(
     assert asked == {f"s{i}.slow.test" for i in range(HOSTS)} - done
     final = read_evidence(second)
     assert final.partial is False
+    # issue 21: the resume source and its digest are recorded in the evidence.
+    import hashlib
+
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert final.options["resumed_from"] == {"file": str(first), "sha256": digest}
     everything = sorted(f"s{i}.slow.test" for i in range(HOSTS))
     assert sorted(e.host for e in final.endpoints) == everything
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -244,6 +244,10 @@ def scan(
         )
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
+    recorded: dict[str, Any] = {}
+    if resume is not None:
+        # The evidence says what it was built from: a fabricated resume file is traceable.
+        recorded["resumed_from"] = {"file": str(resume), "sha256": _sha256(resume)}
     options = ScanOptions(
         resolvers=parse_resolvers(resolver),
         timeout=timeout,
@@ -274,7 +278,7 @@ def scan(
     if stream is not None:
         tally, interrupted, written_to = _run_streamed(
             inv, options, stream, now=now, quiet=quiet, resume=previous, ruleset=ruleset,
-            shard=str(slice_) if slice_ is not None else None,
+            shard=str(slice_) if slice_ is not None else None, recorded=recorded,
         )
         if interrupted:
             kept = "" if written_to == stream else f" ({stream} left as it was)"
@@ -303,6 +307,7 @@ def scan(
                 )
             except ScanInterrupted as exc:
                 result, interrupted = exc.partial, True
+        result = replace(result, options={**result.options, **recorded})
     if slice_ is not None and stream is None:
         # Recorded so that 'sovaudit merge' can check it has every K of one N.
         result = replace(result, options={**result.options, "shard": str(slice_)})
@@ -383,6 +388,16 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
     return path
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def exit_code(
     result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
 ) -> int:
@@ -419,6 +434,7 @@ def _run_streamed(
     resume: Scan | None,
     ruleset: RuleSet,
     shard: str | None,
+    recorded: dict[str, Any] | None = None,
 ) -> tuple[Tally, bool, Path]:
     """Scan into a JSON Lines evidence file; (tally, interrupted, where the evidence is).
 
@@ -432,7 +448,7 @@ def _run_streamed(
     header = replace(
         header,
         datasets=tuple(start.datasets()),
-        options={**header.options, **({"shard": shard} if shard else {})},
+        options={**header.options, **({"shard": shard} if shard else {}), **(recorded or {})},
     )
     writer = EvidenceWriter(path, header.to_dict())
     try:
