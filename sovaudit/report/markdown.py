@@ -434,6 +434,11 @@ def render_markdown(view: ReportView) -> str:
     out = [f"# {t('title', lang)}", "", f"> **{view.headline}**", ""]
     if scan.partial:
         out += [f"> {t('partial_warning', lang)}", ""]
+    from sovaudit.report.auditsettings import audit_settings_lines
+
+    title, changed = audit_settings_lines(scan, lang)
+    if changed:  # a configuration that changes the audit is said before the results
+        out += [f"> **{title}**", ">"] + [f"> - {md_text(line)}" for line in changed] + [""]
     out += _new_since_baseline(view, lang)
 
     out += [f"## {t('key_figures', lang)}", ""]
