@@ -7,6 +7,7 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -217,7 +218,9 @@ def test_cache_and_batch(registry: str, tmp_path: Path) -> None:
         assert isinstance(results["198.51.99.1"], RdapError)
         assert len(_Registry.requests) == 3
         again = rdap_lookup("20.33.0.1", rdap_url=registry, cache=cache)
-        assert again == ms
+        assert replace(again, source_url=ms.source_url) == ms
+        # issue 21: a cached answer says so, with when, in the source of its evidence step.
+        assert again.source_url.startswith(f"{ms.source_url} (cached answer of 20")
         assert len(_Registry.requests) == 3  # from the cache
         with pytest.raises(RdapError):  # errors are not cached
             rdap_lookup("198.51.99.1", rdap_url=registry, cache=cache)

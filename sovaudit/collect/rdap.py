@@ -295,8 +295,15 @@ def rdap_lookup(
                     "registrant_country": vcard_country(entity) or result.registrant_country,
                 }
             )
-    cache.set(key, asdict(result), CACHE_TTL)
+    # A later hit says it is cached, and since when, in the evidence step's source (issue 21).
+    cache.set(key, {**asdict(result), "source_url": cached_label(result.source_url)}, CACHE_TTL)
     return result
+
+
+def cached_label(source_url: str) -> str:
+    """``URL (cached answer of <UTC time>)``: the source of an answer served from the cache."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return f"{source_url} (cached answer of {when})"
 
 
 async def rdap_lookup_many(
