@@ -187,3 +187,17 @@ def test_rdap_without_the_hook_refuses_a_loopback_registry(hostile_registry: str
 
 def test_rdap_https_to_http_downgrade_is_refused() -> None:
     assert redirect_refusal("https://rdap.test/ip/1", "http://rdap.test/ip/1") is not None
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://[::ffff:10.0.0.1]/x.csv",
+            "http://127.0.0.1:9/x.csv"],
+)
+def test_data_update_downloads_obey_the_policy(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sovaudit.attribute.asntable import fetch
+    from sovaudit.errors import DatasetError
+
+    monkeypatch.delenv("SOVAUDIT_ALLOW_LOOPBACK", raising=False)
+    monkeypatch.delenv("SOVAUDIT_WEB_ALLOW_PRIVATE", raising=False)
+    with pytest.raises(DatasetError, match="non-public address"):
+        fetch(url, timeout=2.0)
