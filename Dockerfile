@@ -10,10 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md NOTICE ./
+COPY pyproject.toml README.md NOTICE requirements.lock ./
 COPY sovaudit ./sovaudit
-# Installed as a regular package (data files from package-data), then the sources go away.
-RUN pip install . \
+# The locked, hash-checked dependencies, then sovaudit as a regular package (data files from
+# package-data); then the sources go away.
+RUN pip install -r requirements.lock && pip install --no-deps . \
     && cd / && rm -rf /src \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin sovaudit
 

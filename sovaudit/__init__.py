@@ -13,7 +13,7 @@ __all__ = ["__version__", "scan"]
 def __getattr__(name: str) -> object:
     # Lazy import keeps `sovaudit --help` fast and avoids import cycles.
     if name == "scan":
-        from sovaudit.pipeline import scan
+        from sovaudit.pipeline.run import scan
 
         return scan
     raise AttributeError(name)

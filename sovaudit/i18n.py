@@ -43,6 +43,17 @@ STRINGS: dict[str, dict[str, str]] = {
             "marqués inconnus."
         ),
     },
+    "internal_errors_warning": {
+        "en": (
+            "Incomplete results: {count} endpoint(s) met an internal error of sovaudit (a bug, "
+            "not a network failure); their answers are missing or unknown. Please report it."
+        ),
+        "fr": (
+            "Résultats incomplets : {count} point(s) d'accès ont rencontré une erreur interne "
+            "de sovaudit (un défaut du logiciel, pas une panne du réseau) ; leurs réponses "
+            "manquent ou sont inconnues. Merci de la signaler."
+        ),
+    },
     "summary": {"en": "Summary", "fr": "Sommaire"},
     "key_figures": {"en": "Key figures", "fr": "Chiffres clés"},
     "scan_info": {"en": "About this scan", "fr": "À propos de cette analyse"},

@@ -11,9 +11,11 @@ import functools
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from typing import Any
+
+from sovaudit.errors import INTERNAL_DETAILS_KEY
 
 
 class Layer(StrEnum):
@@ -198,6 +200,29 @@ class Endpoint:
     def key(self) -> tuple[str, str, str, str]:
         """Identity used for ordering, baselines and merges."""
         return (self.organization, self.service, self.host, self.layer.value)
+
+
+def with_internal_error(endpoint: Endpoint, reason: str, *, unknown: bool) -> Endpoint:
+    """``endpoint`` with an internal error (a bug in sovaudit met while handling it) recorded.
+
+    ``unknown``: the stage that failed was needed for the endpoint's answer (collection,
+    attribution, rules), so its status becomes unknown with ``reason``; otherwise (a web probe,
+    a network source) the endpoint keeps its status and the error is only listed.
+    """
+    details = dict(endpoint.details)
+    details[INTERNAL_DETAILS_KEY] = [*details.get(INTERNAL_DETAILS_KEY, ()), reason]
+    if not unknown:
+        return replace(endpoint, details=details)
+    return replace(
+        endpoint, status=Status.UNKNOWN, reason=reason, attributions=(), findings=(),
+        details=details,
+    )
+
+
+def internal_errors(endpoint: Endpoint) -> list[str]:
+    """The internal errors met while handling ``endpoint`` (empty for nearly every endpoint)."""
+    found = endpoint.details.get(INTERNAL_DETAILS_KEY)
+    return [str(x) for x in found] if isinstance(found, list) else []
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from sovaudit.demo.nameserver import LoopbackNameserver
+# pytest-xdist workers inherit a COLUMNS of 80, which Rich freezes into the CLI's consoles when
+# sovaudit.cli is first imported; tests that set COLUMNS themselves need it left unfrozen.
+os.environ.pop("COLUMNS", None)
+
+from sovaudit.demo.nameserver import LoopbackNameserver  # noqa: E402
 
 # In CI, property tests explore the same examples every run: a failure is reproducible, and a
 # green run is not luck. Locally they stay random to keep finding new cases.

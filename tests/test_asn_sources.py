@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sovaudit.demo.nameserver import LoopbackNameserver
-from sovaudit.enrich import check_sources
 from sovaudit.errors import UserError
+from sovaudit.pipeline.enrich import check_sources
 
 DATA = Path(__file__).parent / "data"
 ZONE = """$TTL 300

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sovaudit.baseline import control_summary, diff, load_scan, mark_against
 from sovaudit.errors import EvidenceError
-from sovaudit.history import append, series
+from sovaudit.evidence.baseline import control_summary, diff, load_scan, mark_against
+from sovaudit.evidence.history import append, series
 from sovaudit.models import (
     Attribution,
     DataClass,

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from sovaudit.cli import app
-from sovaudit.config import load_config
+from sovaudit.cli.config import load_config
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.errors import UserError
 
@@ -288,8 +288,8 @@ def test_in_ci_a_discovered_file_is_read_only_on_request(
 def test_skipped_rules_and_profile_head_every_report_format(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
+    from sovaudit.evidence.read import read_evidence
     from sovaudit.report import render
-    from sovaudit.report.jsonout import read_evidence
 
     sample = Path(__file__).parent / "data" / "evidence" / "sample.json"
     data = json.loads(sample.read_text(encoding="utf-8"))

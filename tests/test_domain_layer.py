@@ -575,7 +575,7 @@ def test_domain_rules_have_both_languages_sources_and_fixtures(rule_id: str) -> 
     for text in (rule.title, rule.rationale):
         assert text.fr.strip() and text.en.strip() and text.fr != text.en
     assert any(r.url and r.url.startswith("https://") for r in rule.references)
-    assert rule.reviewed == NOW
+    assert datetime.date(2026, 11, 25) <= rule.reviewed <= datetime.date(2026, 12, 3)
     for kind in ("match", "nomatch"):
         assert list((FIXTURES / rule_id / kind).glob("*.yaml"))
 
@@ -623,9 +623,9 @@ def test_custom_table_is_used_when_given() -> None:
 def test_domain_endpoints_fit_the_evidence_schema_and_every_report_format() -> None:
     import jsonschema
 
+    from sovaudit.evidence.read import evidence_schema
     from sovaudit.models import Scan
     from sovaudit.report import render
-    from sovaudit.report.jsonout import evidence_schema
 
     godaddy = {"registrar_name": "GoDaddy.com, LLC", "registrar_iana_id": "146", "source_url": "u"}
     endpoints = evaluate(

@@ -1,4 +1,4 @@
-"""The shipped inventories: the real Québec list and the offline demo (inventory + zones).
+"""The offline demo inventory and its zones (the public-sector lists: test_examples_quebec.py).
 
 The demo checks use the real loopback nameserver and the packaged IP -> ASN table, so a zone edit
 that breaks a chain, or an address that leaves its provider's real range, fails here.
@@ -6,7 +6,6 @@ that breaks a chain, or an address that leaves its provider's real range, fails 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,88 +27,7 @@ from sovaudit.demo.run import DEMO_INVENTORY, DEMO_ZONES, run_demo
 from sovaudit.inventory import load_inventory
 from sovaudit.models import DataClass, Layer, Status
 
-ROOT = Path(__file__).resolve().parent.parent
-QUEBEC = ROOT / "examples" / "quebec" / "ministeres.yaml"
-
-# -- the Québec inventory ---------------------------------------------------------------------
-
-# Bodies the list exists for: each must be there with its domain and its most sensitive class.
-KEY_BODIES = {
-    "ramq.gouv.qc.ca": DataClass.HEALTH,
-    "saaq.gouv.qc.ca": DataClass.IDENTITY,
-    "revenuquebec.ca": DataClass.TAX,
-    "msss.gouv.qc.ca": DataClass.HEALTH,
-    "justice.gouv.qc.ca": DataClass.JUSTICE,
-    "education.gouv.qc.ca": DataClass.EDUCATION,
-    "hydroquebec.com": DataClass.INFRASTRUCTURE,
-    "lotoquebec.com": DataClass.FINANCIAL,
-    "saq.com": DataClass.FINANCIAL,
-    "retraitequebec.gouv.qc.ca": DataClass.FINANCIAL,
-    "quebec.ca": DataClass.PUBLIC,
-    "etatcivil.gouv.qc.ca": DataClass.IDENTITY,
-    "curateur.gouv.qc.ca": DataClass.HEALTH,
-    "cnesst.gouv.qc.ca": DataClass.HEALTH,
-    "investquebec.com": DataClass.FINANCIAL,
-    "sq.gouv.qc.ca": DataClass.JUSTICE,
-    "electionsquebec.qc.ca": DataClass.IDENTITY,
-    "assnat.qc.ca": DataClass.PUBLIC,
-    "protecteurducitoyen.qc.ca": DataClass.PERSONAL,
-    "cai.gouv.qc.ca": DataClass.PERSONAL,
-}
-
-
-def test_quebec_inventory_loads_with_the_key_bodies() -> None:
-    inv = load_inventory(QUEBEC)
-    assert len(inv.organizations) >= 40
-    assert inv.profile == "quebec"
-    by_domain = {d.name: org for org in inv.organizations for d in org.domains}
-    for domain, data_class in KEY_BODIES.items():
-        assert domain in by_domain, f"{domain} missing from {QUEBEC.name}"
-        assert data_class in by_domain[domain].data_classes, domain
-    # Every body gets its four endpoints per domain (apex, www, mail, dns): nothing is dropped.
-    domains = sum(len(org.domains) for org in inv.organizations)
-    services = sum(len(org.services) for org in inv.organizations)
-    assert len(inv.targets()) == 4 * domains + services
-
-
-def test_quebec_inventory_lists_each_domain_once_and_no_fictional_name() -> None:
-    inv = load_inventory(QUEBEC)
-    hosts = [d.name for org in inv.organizations for d in org.domains]
-    hosts += [s.host for org in inv.organizations for s in org.services]
-    assert len(hosts) == len(set(hosts)), sorted(h for h in hosts if hosts.count(h) > 1)
-    reserved = (".example", ".test", ".invalid", ".localhost")
-    assert not [h for h in hosts if h.endswith(reserved)]
-
-
-def _comment_block_above(lines: list[str], line: int) -> str:
-    """The contiguous comment lines right above 1-based ``line`` (blank lines end the block)."""
-    out: list[str] = []
-    index = line - 2
-    while index >= 0 and lines[index].strip().startswith("#"):
-        out.append(lines[index].strip())
-        index -= 1
-    return "\n".join(reversed(out))
-
-
-def test_every_quebec_organization_has_a_source_comment() -> None:
-    inv = load_inventory(QUEBEC)
-    lines = QUEBEC.read_text(encoding="utf-8").splitlines()
-    missing = [
-        org.id
-        for org in inv.organizations
-        if "Source:" not in _comment_block_above(lines, org.line)
-    ]
-    assert missing == []
-
-
-def test_unverified_marks_sit_on_domain_or_host_lines() -> None:
-    # A "# unverified" mark must qualify one name, so a reader (or a script) can find what to
-    # check before publishing; it is never a free-floating remark.
-    text = QUEBEC.read_text(encoding="utf-8").splitlines()
-    marked = [line for line in text if line.rstrip().endswith("# unverified")]
-    assert marked, "the uncertain domains are expected to be marked"
-    name = re.compile(r"^\s*(-\s+|host:\s+)[a-z0-9.-]+\.[a-z]{2,}\s+# unverified$")
-    assert [line for line in marked if not name.match(line)] == []
+# The Québec and Canada inventories are checked in tests/test_examples_quebec.py.
 
 
 # -- the demo inventory and zones ---------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 
 from sovaudit.demo.run import run_demo
 from sovaudit.errors import UserError
-from sovaudit.explain import Line, explain, find_endpoints
 from sovaudit.models import Scan
+from sovaudit.report.explain import Line, explain, find_endpoints
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 

@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sovaudit.errors import EvidenceError
-from sovaudit.report.jsonout import read_evidence
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report.schemacheck import evidence_problem
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 SCHEMA = json.loads(
-    (Path(__file__).parent.parent / "sovaudit" / "report" / "schema" / "evidence.schema.json")
+    (Path(__file__).parent.parent / "sovaudit" / "evidence" / "schema" / "evidence.schema.json")
     .read_text(encoding="utf-8")
 )
 

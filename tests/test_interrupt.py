@@ -22,7 +22,8 @@ import pytest
 from sovaudit.collect.dns import ResolverAddress
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import load_inventory
-from sovaudit.pipeline import ScanOptions, scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
 
 HOSTS = 16
 DELAY = "delay:0.2"

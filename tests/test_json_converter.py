@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import (
     DataClass,
     Endpoint,
@@ -20,7 +21,6 @@ from sovaudit.models import (
     Status,
     to_jsonable,
 )
-from sovaudit.report.jsonout import read_evidence
 
 EVIDENCE = sorted((Path(__file__).parent / "data" / "evidence").glob("*.json"))
 
@@ -118,3 +118,31 @@ def test_the_json_report_written_in_pieces_is_the_plain_dump(path: Path, tmp_pat
         scan, ["json"], tmp_path / "e.json", lang="en", now=datetime(2026, 11, 25, tzinfo=UTC)
     )
     assert out.read_text(encoding="utf-8") == render_json(scan)
+
+
+@given(value=st.dictionaries(_TEXT, _JSON, max_size=5))
+def test_indented_evidence_text_is_the_standard_librarys(value: dict[str, Any]) -> None:
+    """The evidence writer's C encoder (orjson) writes what json.dumps(indent=2) writes.
+
+    Floats are the one difference in text: orjson writes ``6e-8`` where json.dumps writes
+    ``6e-08`` (the same number), and ``null`` for NaN where json.dumps writes ``NaN``, which is
+    not JSON. Evidence floats are confidences such as 0.95, written alike by both.
+    """
+    from sovaudit.report.jsonout import indented
+
+    text = indented(value)
+    leaves = _leaves(value)
+    want = json.dumps(value, indent=2, ensure_ascii=False)
+    if not any(isinstance(v, float) for v in leaves):
+        assert text == want
+    elif all(not isinstance(v, float) or math.isfinite(v) for v in leaves):
+        assert json.loads(text) == json.loads(want)
+    confidences = {"c": [0.95, 0.9, 0.6, 0.4, 0.3, 0.0, 1.0]}
+    assert indented(confidences) == json.dumps(confidences, indent=2, ensure_ascii=False)
+
+
+def test_indented_falls_back_for_what_orjson_refuses() -> None:
+    from sovaudit.report.jsonout import indented
+
+    huge = {"n": 10**30, "s": "\ud800"}  # beyond 64 bits; a lone surrogate from hostile text
+    assert indented(huge) == json.dumps(huge, indent=2, ensure_ascii=False)

@@ -53,9 +53,14 @@ def _score(rows: list[dict[str, Any]], att: Attributor, label: str) -> None:
         got_jur = at.jurisdiction if at is not None else None
         want_op, want_jur = row.get("operator"), row.get("jurisdiction")
         confusion[(str(want_jur), str(got_jur))] += 1
+        key = row.get("ip") or row.get("asn") or row.get("name")
         if (got_op, got_jur) != (want_op, want_jur):
-            key = row.get("ip") or row.get("asn") or row.get("name")
             wrong.append(f"{key}: expected {want_op}/{want_jur}, got {got_op}/{got_jur}")
+        elif "parent" in row and got_op is not None:
+            # The ultimate parent the registry gives must be the labelled one too.
+            top = att.registry.ultimate_parent(got_op).id
+            if top != row["parent"]:
+                wrong.append(f"{key}: expected parent {row['parent']}, got {top}")
     total = len(rows)
     accuracy = (total - len(wrong)) / total
     print(f"\n{label}: {total - len(wrong)}/{total} correct, accuracy {accuracy:.3f}")
@@ -83,6 +88,7 @@ def test_labelled_table_is_large_and_well_formed() -> None:
             assert row["role"] in ("cname", "mx", "ns", "spf-include", "autodiscover"), row
         # A label that names an operator the registry lacks would test nothing.
         assert row["operator"] is None or row["operator"] in registry.operators, row
+        assert "parent" not in row or row["parent"] in registry.entities, row
 
 
 def test_labelled_offline_rows() -> None:

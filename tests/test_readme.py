@@ -39,10 +39,46 @@ def test_every_command_and_option_is_in_the_readme() -> None:
 def test_readme_starts_with_the_two_setup_commands() -> None:
     block = README.split("```sh", 1)[1].split("```", 1)[0].strip().splitlines()
     assert len(block) == 2
-    assert "pip install ." in block[0] and "sovaudit demo" in block[0]
+    assert "pip install -r requirements.lock" in block[0] and "sovaudit demo" in block[0]
+    assert "pip install -r requirements-test.lock" in block[1]
     assert "python -m pytest" in block[1]
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python -m pytest" in ci
+    assert "python -m pytest" in ci and "requirements-test.lock" in ci
+
+
+def test_the_lock_files_pin_every_dependency_with_hashes() -> None:
+    """CI, Docker and the README install what was tested: every line pinned, every pin hashed."""
+    root = Path(__file__).parent.parent
+    runtime = _locked(root / "requirements.lock")
+    test = _locked(root / "requirements-test.lock")
+    assert {"typer", "rich", "dnspython", "lxml", "httpx", "jinja2", "pyyaml"} <= runtime
+    assert runtime <= test and {"pytest", "pytest-xdist", "hypothesis", "mypy", "ruff"} <= test
+    docker = (root / "Dockerfile").read_text(encoding="utf-8")
+    assert "requirements.lock" in docker
+
+
+def _locked(path: Path) -> set[str]:
+    names: set[str] = set()
+    entry: list[str] = []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if line.strip().startswith("#"):
+            continue
+        if line and not line[0].isspace() and entry:
+            names.add(_check_entry(entry))
+            entry = []
+        if line.strip():
+            entry.append(line.strip())
+    if entry:
+        names.add(_check_entry(entry))
+    return names
+
+
+def _check_entry(entry: list[str]) -> str:
+    head = entry[0]
+    name, sep, _version = head.partition("==")
+    assert sep, f"not pinned: {head}"
+    assert any(part.startswith("--hash=sha256:") for part in entry), f"no hash: {head}"
+    return name.strip().lower()
 
 
 def test_every_command_help_has_an_example() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sovaudit.attribute.engine import UNKNOWN_REASONS, reason_text, translate_reason
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import render
-from sovaudit.report.jsonout import read_evidence
 
 VALUES = {
     "address": "10.0.0.1",

@@ -12,14 +12,18 @@ from hypothesis import strategies as st
 
 from sovaudit.attribute.registry import (
     CATEGORIES,
-    compile_glob,
     default_registry,
     normalize_org,
     parse_registry,
 )
+from sovaudit.collect.names import compile_glob
 from sovaudit.errors import DatasetError
 
 REG = default_registry()
+# Operators of the data/providers.d/world-*.yaml fragments, and of the whole shipped registry
+# once they were added (providers.yaml had 129).
+WORLD_OPERATORS = 184
+WORLD_TOTAL = 313
 
 _ENTITY = (
     '{{id: {id}, name: "{name}", country: {country}, ownership: private, parent: {parent}, '
@@ -54,6 +58,16 @@ def test_registry_is_large_enough_and_dated() -> None:
     assert len(REG.operators) >= 60
     date.fromisoformat(REG.reviewed)
     assert REG.version
+
+
+def test_world_fragments_keep_their_breadth() -> None:
+    # Main registry plus data/providers.d/: the world fragments (issue 27) brought the shipped
+    # registry to WORLD_TOTAL operators; other fragments only add to it.
+    world = [op for op in REG.operators.values() if "/providers.d/world-" in op.file]
+    assert len(world) >= WORLD_OPERATORS
+    assert len(REG.operators) >= WORLD_TOTAL
+    # Every world operator announces at least one ASN or carries a name pattern.
+    assert all(op.asns or op.patterns or op.spf_includes for op in world)
 
 
 def test_every_chain_ends_at_an_entity_with_a_country_and_no_cycle() -> None:
@@ -123,7 +137,7 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
         "proofpoint": ("US", "US"),
         "cologix-canada": ("US", "CA"),
         "ovhcloud": ("FR", "FR"),
-        "ovhcloud-us": ("US", "US"),
+        "ovhcloud-us": ("FR", "US"),  # a subsidiary of OVH Groupe
         "hetzner": ("DE", "DE"),
         "scaleway": ("FR", "FR"),
         "scaleway-us": ("FR", "US"),
@@ -141,6 +155,9 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
         "mailgun": ("SE", "US"),
         "atlassian": ("US", "US"),
         "leaseweb-canada": ("NL", "CA"),
+        "beanfield": ("US", "CA"),  # DigitalBridge since 2019
+        "estruxture": ("CA", "CA"),  # Fengate since 2024
+        "zayo": ("US", "US"),
     }
     for op_id, (top, own) in expected.items():
         chain = REG.chain(op_id)
@@ -151,6 +168,40 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
     assert REG.by_asn(376) is REG.operators["risq"]
     assert REG.by_asn(577) is REG.operators["bell-canada"]
     assert REG.by_asn(8075) is REG.operators["microsoft-azure"]
+    assert REG.ultimate_parent("estruxture").id == "fengate"
+    assert REG.ultimate_parent("beanfield").id == "digitalbridge"
+    assert REG.by_asn(22616) is REG.operators["zscaler"]
+    assert REG.by_asn(44273) is REG.operators["godaddy"]
+    assert REG.by_asn(22612) is REG.operators["namecheap"]
+
+
+_ENTITY_KEYS = frozenset(
+    "id name country ownership parent listed source reviewed unverified note".split()
+)
+_OPERATOR_KEYS = frozenset(
+    "id name category parent asns patterns spf_includes org_names source reviewed unverified "
+    "note".split()
+)
+
+
+def test_every_registry_mapping_has_only_known_keys() -> None:
+    # An unquoted comma in a flow mapping ("name: Equinix, Inc.") silently yields the name
+    # "Equinix" plus a stray "Inc." key: the loader ignores unknown keys, this test does not.
+    from importlib import resources
+
+    import yaml
+
+    data = resources.files("sovaudit.attribute") / "data"
+    files = [data / "providers.yaml"]
+    parts = data / "providers.d"
+    if parts.is_dir():
+        files += sorted((f for f in parts.iterdir() if f.name.endswith(".yaml")), key=str)
+    for f in files:
+        doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        for ent in doc.get("entities") or []:
+            assert set(ent) <= _ENTITY_KEYS, (f.name, ent.get("id"), set(ent) - _ENTITY_KEYS)
+        for op in doc.get("operators") or []:
+            assert set(op) <= _OPERATOR_KEYS, (f.name, op.get("id"), set(op) - _OPERATOR_KEYS)
 
 
 @pytest.mark.skipif(

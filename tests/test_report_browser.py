@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import DnsRecord, EvidenceStep
 from sovaudit.report import render
-from sovaudit.report.jsonout import read_evidence
 
 pytestmark = pytest.mark.browser
 

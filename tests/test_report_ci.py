@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from sovaudit import history
+from sovaudit.evidence import history
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import Scan
 from sovaudit.report import render, write_reports
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
@@ -179,7 +179,7 @@ def test_history_table_in_markdown_and_write_reports(tmp_path: Path) -> None:
 def test_baseline_options_follow_the_schema() -> None:
     import jsonschema
 
-    from sovaudit.report.jsonout import evidence_schema
+    from sovaudit.evidence.read import evidence_schema
 
     validator = jsonschema.Draft202012Validator(evidence_schema())
     good = with_baseline().to_dict()

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sovaudit.demo.nameserver import LoopbackNameserver
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import FORMATS, render
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -107,7 +107,7 @@ def test_report_reproduces_what_scan_wrote(nameserver: LoopbackNameserver, tmp_p
 def test_report_with_history(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from sovaudit import history
+    from sovaudit.evidence import history
 
     db = tmp_path / "h.sqlite"
     scan = read_evidence(SAMPLE)

@@ -10,9 +10,9 @@ import pytest
 
 from sovaudit import i18n
 from sovaudit.errors import UserError
-from sovaudit.report import FORMATS, format_from_path, render, write_reports
+from sovaudit.evidence.read import read_evidence
+from sovaudit.report import FORMATS, REGISTRY, format_from_path, render, write_reports
 from sovaudit.report.escape import md_code, safe_url, visible
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
@@ -29,6 +29,16 @@ SRC = Path(__file__).parent.parent / "sovaudit"
 )
 def test_format_from_path(name: str, fmt: str | None) -> None:
     assert format_from_path(Path(name)) == fmt
+
+
+def test_every_registered_format_renders_and_is_chosen_by_its_suffixes() -> None:
+    scan = read_evidence(SAMPLE)
+    assert FORMATS == tuple(REGISTRY) == ("md", "html", "json", "csv", "sarif")
+    for name, fmt in REGISTRY.items():
+        assert fmt.name == name
+        assert all(format_from_path(Path(f"r{suffix}")) == name for suffix in fmt.suffixes)
+        text = render(scan, name, lang="en", now=NOW)
+        assert text.endswith("\n") and len(text) > 500, name
 
 
 def test_one_format_to_a_file(tmp_path: Path) -> None:

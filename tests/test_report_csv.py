@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import render
 from sovaudit.report.csvout import COLUMNS
 from sovaudit.report.escape import csv_cell
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import FORMATS, render
-from sovaudit.report.jsonout import read_evidence
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "evidence" / "sample.json"

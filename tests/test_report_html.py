@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.report import render
 from sovaudit.report.escape import visible
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)

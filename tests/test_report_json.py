@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 
 from sovaudit.errors import EvidenceError
+from sovaudit.evidence.read import evidence_schema, read_evidence, scan_from_json
 from sovaudit.models import Scan
 from sovaudit.report import render, write_reports
-from sovaudit.report.jsonout import evidence_schema, read_evidence, scan_from_json
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)

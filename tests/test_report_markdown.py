@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import Attribution, DataClass, Endpoint, Layer, Scan, Status
 from sovaudit.report import render
 from sovaudit.report.escape import md_code, md_text, visible
-from sovaudit.report.jsonout import read_evidence
 from sovaudit.report.summary import headline
 
 pytest.importorskip("linkify_it", reason="linkify-it-py renders GFM autolinks")

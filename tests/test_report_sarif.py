@@ -12,9 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import Severity
 from sovaudit.report import render, write_reports
-from sovaudit.report.jsonout import read_evidence
 from sovaudit.report.sarif import level
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import Endpoint, EvidenceStep, Scan
 from sovaudit.report import render
-from sovaudit.report.jsonout import read_evidence
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 REPORTS = Path(__file__).parent.parent / "reports"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sovaudit.baseline import control_summary
-from sovaudit.history import append, series
+from sovaudit.evidence.baseline import control_summary
+from sovaudit.evidence.history import append, series
 from sovaudit.models import Attribution, DataClass, Endpoint, Layer, Scan, Status
 from sovaudit.report.summary import UNKNOWN, build_view, is_us_controlled
 

@@ -28,7 +28,8 @@ from sovaudit.collect.dns import (
 from sovaudit.collect.endpoints import collect_target
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.models import DataClass, Endpoint, Layer, Status, Target, to_jsonable
-from sovaudit.pipeline import ScanOptions, collect
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import collect
 
 HOSTS = 1000
 ZONE = "big.test."
@@ -326,16 +327,21 @@ def _run_scan(tmp_path: Path, *resolvers: str) -> tuple[subprocess.CompletedProc
     args = [sys.executable, "-m", "sovaudit", "scan", str(inv), "-q"]
     for r in resolvers:
         args += ["--resolver", r]
+    # The promise is about the resolver probe, not the interpreter: subtract the start-up time
+    # of the same command line measured just before (it grows with the machine's load).
+    start = time.monotonic()
+    subprocess.run([*args[:3], "--version"], capture_output=True, timeout=30, check=True)
+    startup = time.monotonic() - start
     start = time.monotonic()
     proc = subprocess.run(args, capture_output=True, text=True, timeout=30)
-    return proc, time.monotonic() - start
+    return proc, time.monotonic() - start - startup
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
 def test_unreachable_ipv6_resolver_exit_2_within_5_seconds(tmp_path: Path) -> None:
     port = _dead_port(socket.AF_INET6, "::1")
     proc, elapsed = _run_scan(tmp_path, f"[::1]:{port}")
-    assert elapsed < 5 + 2  # 5 s promised, plus interpreter start-up
+    assert elapsed < 5 + 1  # 5 s promised, beyond interpreter start-up
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no resolver answers" in lines[0]
@@ -353,7 +359,7 @@ def test_two_dead_resolvers_exit_2_within_5_seconds(tmp_path: Path) -> None:
         proc, elapsed = _run_scan(tmp_path, f"127.0.0.1:{a}", f"127.0.0.1:{b}")
     finally:
         black_hole.close()
-    assert elapsed < 5 + 2
+    assert elapsed < 5 + 1
     assert proc.returncode == 2, proc.stderr
     line = proc.stderr.strip()
     assert "no resolver answers" in line and str(a) in line and str(b) in line

@@ -25,6 +25,7 @@ from markdown_it import MarkdownIt
 
 from sovaudit.collect.dns import ResolverAddress
 from sovaudit.demo.nameserver import LoopbackNameserver
+from sovaudit.evidence.read import read_evidence
 from sovaudit.inventory import parse_inventory
 from sovaudit.models import (
     Attribution,
@@ -39,9 +40,9 @@ from sovaudit.models import (
     Severity,
     Status,
 )
-from sovaudit.pipeline import ScanOptions, scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
 from sovaudit.report import render
-from sovaudit.report.jsonout import read_evidence
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PACKAGE = Path(__file__).resolve().parent.parent / "sovaudit"

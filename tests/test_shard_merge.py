@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.errors import EvidenceError, UserError
+from sovaudit.evidence.merge import EvidencePart, merge_scans
 from sovaudit.inventory import parse_inventory
-from sovaudit.merge import EvidencePart, merge_scans
+from sovaudit.inventory.shard import Shard, parse_shard, shard_inventory, shard_of
 from sovaudit.models import DataClass, Dataset, Endpoint, Layer, Scan, Status
 from sovaudit.report import render
-from sovaudit.shard import Shard, parse_shard, shard_inventory, shard_of
 
 # Four organizations; with N=2, sante and spf fall in shard 1, quebec and ville in shard 2.
 INVENTORY = (Path(__file__).parent / "data" / "inventories" / "four-orgs.yaml").read_text(
@@ -48,7 +48,7 @@ def test_parse_shard_accepts_k_of_n_and_refuses_the_rest() -> None:
 def test_shard_of_is_a_fixed_hash_not_pythons_salted_hash() -> None:
     # These values must be the same on every machine of a CI matrix, in every process.
     assert [shard_of(o, 2) for o in ("sante", "quebec", "spf", "ville")] == [1, 2, 1, 2]
-    code = "from sovaudit.shard import shard_of; print(shard_of('quebec', 3))"
+    code = "from sovaudit.inventory.shard import shard_of; print(shard_of('quebec', 3))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(shard_of("quebec", 3)) == "3"
 

@@ -25,12 +25,13 @@ import pytest
 from sovaudit.collect.dns import ResolverAddress
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.errors import EvidenceError
+from sovaudit.evidence.read import evidence_schema, read_evidence
+from sovaudit.evidence.stream import FORMAT, EvidenceWriter, read_evidence_lines
 from sovaudit.inventory import load_inventory, parse_inventory
 from sovaudit.models import Endpoint, Scan
-from sovaudit.pipeline import STREAM_BATCH, ListSink, ScanOptions, run_scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import STREAM_BATCH, ListSink, run_scan
 from sovaudit.report import render
-from sovaudit.report.jsonout import evidence_schema, read_evidence
-from sovaudit.stream import FORMAT, EvidenceWriter, read_evidence_lines
 
 INVENTORY = (Path(__file__).parent / "data" / "inventories" / "four-orgs.yaml").read_text(
     encoding="utf-8"

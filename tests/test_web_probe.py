@@ -41,6 +41,7 @@ from sovaudit.collect.web import (
 
 DATA = Path(__file__).parent / "data" / "web"
 PROVIDERS = Path(__file__).parent.parent / "sovaudit" / "attribute" / "data" / "providers.yaml"
+WEB_SIGNALS = Path(__file__).parent.parent / "sovaudit" / "collect" / "data" / "web_signals.yaml"
 
 NAMES = [
     "site.test",
@@ -253,6 +254,7 @@ def test_landing_page_third_parties_cdn_headers_and_tls(server: Server) -> None:
     assert set(by_host) == {
         "cdn.thirdparty.test",
         "fonts.googleapis.com",
+        "www.googletagmanager.com",
         "frames.thirdparty.test",
         "img.thirdparty.test",
         "login.microsoftonline.com",
@@ -546,7 +548,7 @@ def test_identity_provider_globs_do_not_match_lookalikes() -> None:
 def test_signal_operators_exist_in_the_provider_registry() -> None:
     registry = yaml.safe_load(PROVIDERS.read_text(encoding="utf-8"))
     operators = {op["id"] for op in registry["operators"]}
-    data = yaml.safe_load((PROVIDERS.parent / "web_signals.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(WEB_SIGNALS.read_text(encoding="utf-8"))
     used = {
         entry["operator"]
         for section in ("headers", "cookies", "identity_providers", "cas")

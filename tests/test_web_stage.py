@@ -25,8 +25,9 @@ from sovaudit.collect.web import observation_from_details
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import parse_inventory
 from sovaudit.models import DataClass, Endpoint, Layer, Scan, Status
-from sovaudit.pipeline import ScanOptions, scan
-from sovaudit.webstage import third_party_hosts
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
+from sovaudit.pipeline.webstage import third_party_hosts
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SITE_NAMES = [
@@ -63,6 +64,12 @@ $TTL 300
 @      IN SOA ns.googleapis.com. hostmaster.googleapis.com. 1 3600 600 86400 300
 @      IN NS  ns.googleapis.com.
 fonts  IN A   142.250.64.78
+""",
+    "googletagmanager.com.": """\
+$TTL 300
+@      IN SOA ns.googletagmanager.com. hostmaster.googletagmanager.com. 1 3600 600 86400 300
+@      IN NS  ns.googletagmanager.com.
+www    IN A   142.250.64.78
 """,
     "slow.test.": """\
 $TTL 300
@@ -191,6 +198,7 @@ def test_third_parties_become_attributed_endpoints(probed: tuple[Scan, int]) -> 
     assert set(third) == {
         "cdn.thirdparty.test",
         "fonts.googleapis.com",
+        "www.googletagmanager.com",
         "frames.thirdparty.test",
         "img.thirdparty.test",
         "login.microsoftonline.com",
@@ -258,7 +266,7 @@ def test_unresolvable_page_is_not_probed(site: tuple[Server, Path], tmp_path: Pa
 def test_third_party_hosts_are_deduplicated_and_capped() -> None:
     from sovaudit.collect.htmlrefs import ThirdParty
     from sovaudit.collect.web import WebObservation
-    from sovaudit.webstage import MAX_THIRD_PARTIES_PER_PAGE
+    from sovaudit.pipeline.webstage import MAX_THIRD_PARTIES_PER_PAGE
 
     many = tuple(
         ThirdParty(f"h{i}.other.test", ("script",), f"https://h{i}.other.test/a.js")
@@ -307,6 +315,16 @@ def test_cli_scan_with_probe_web(
     assert page["details"]["web"]["status"] == 200
     rules = {f["rule_id"] for f in page["findings"]}
     assert {"US-FISA702-CDN-TLS", "WEB-IDENTITY-PROVIDER-FOREIGN", "WEB-CA-FOREIGN"} <= rules
+    web = page["details"]["web"]
+    assert "Cloudflare (CF-Ray header)" in web["cdn_signals"]
+    assert web["tls"]["issuer_organization"] == "Let's Encrypt"
+    # Tag Manager, Google Fonts and the Entra ID sign-in form: US third parties of the page.
+    third = {e["host"]: e for e in data["endpoints"] if e["layer"] == "third-party"}
+    for host in ("www.googletagmanager.com", "fonts.googleapis.com", "login.microsoftonline.com"):
+        assert {a["jurisdiction"] for a in third[host]["attributions"]} == {"US"}, host
+        assert "WEB-THIRD-PARTY-US" in {f["rule_id"] for f in third[host]["findings"]}, host
+    assert third["login.microsoftonline.com"]["details"]["third_party"]["identity_provider"]
+    assert third["www.googletagmanager.com"]["details"]["third_party"]["kinds"] == ["script"]
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -328,7 +346,7 @@ def test_reports_show_the_web_details_compactly(probed: tuple[Scan, int], lang: 
     assert f"{issued}: Let&#39;s Encrypt (ISRG)</li>" in html
     assert "`login.microsoftonline.com`" in md
     assert "<code>fonts.googleapis.com</code>" in html
-    third = {"fr": "Tiers (6)", "en": "Third parties (6)"}[lang]
+    third = {"fr": "Tiers (7)", "en": "Third parties (7)"}[lang]
     assert third in md and third in html
     # Endpoints without a probe get no web block (no empty headings).
     assert md.count(f"**{label}**") == 1

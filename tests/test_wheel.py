@@ -31,8 +31,10 @@ REQUIRED = [
     "sovaudit/attribute/data/NOTICE.ip2asn.md",
     "sovaudit/attribute/data/providers.yaml",
     "sovaudit/attribute/data/tokens.yaml",
+    "sovaudit/collect/data/web_signals.yaml",
+    "sovaudit/collect/data/dkim_selectors.yaml",
     "sovaudit/report/templates/report.html.j2",
-    "sovaudit/report/schema/evidence.schema.json",
+    "sovaudit/evidence/schema/evidence.schema.json",
     "sovaudit/rules/quebec.yaml",
     "sovaudit/rules/united-states.yaml",
     "sovaudit/demo/inventory.yaml",
@@ -174,7 +176,9 @@ def test_dockerfile_basics() -> None:
         img.startswith("python:3.11-slim") and ":latest" not in img for img in images
     ), images
     kinds = [word for word, _ in steps]
-    install = max(i for i, (w, a) in enumerate(steps) if w == "RUN" and "pip install ." in a)
+    install = max(
+        i for i, (w, a) in enumerate(steps) if w == "RUN" and "pip install --no-deps ." in a
+    )
     users = [i for i, w in enumerate(kinds) if w == "USER"]
     # The last USER comes after the install and is neither root nor uid 0.
     assert users and users[-1] > install

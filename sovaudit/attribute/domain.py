@@ -35,10 +35,10 @@ from sovaudit.attribute.datafile import load_yaml_lines, optional_text_field, te
 from sovaudit.attribute.registry import (
     Entity,
     default_registry,
-    normalize_name,
     normalize_org,
     parse_entity,
 )
+from sovaudit.collect.names import normalize_name
 from sovaudit.errors import DatasetError
 from sovaudit.models import (
     Attribution,

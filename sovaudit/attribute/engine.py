@@ -34,8 +34,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, cast
 
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.mail import MailEvidence, mail_verdict
 from sovaudit.attribute.netclass import classify
-from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, normalize_name
+from sovaudit.attribute.registry import Entity, NameMatch, Operator, Registry, default_registry
+from sovaudit.collect.mailsignals import default_dkim_selectors, mailbox_operators
+from sovaudit.collect.names import normalize_name
+from sovaudit.collect.websignals import default_web_signals, match_ca
 from sovaudit.models import (
     Attribution,
     Dataset,
@@ -365,9 +370,6 @@ class Attributor:
         cache_size: int = CACHE_SIZE,
     ) -> Attributor:
         """The shipped registry with the default IP-to-ASN table (user's update if any)."""
-        from sovaudit.attribute.asntable import AsnTable
-        from sovaudit.attribute.registry import default_registry
-
         return cls(
             default_registry(), AsnTable.default(), cymru=cymru, rdap=rdap, cache_size=cache_size
         )
@@ -587,8 +589,6 @@ class Attributor:
         )
 
     def _certificate_authority(self, tls: Mapping[str, Any], source: str) -> Attribution | None:
-        from sovaudit.collect.web import default_web_signals, match_ca
-
         issuer_org = tls.get("issuer_organization")
         rule = match_ca(str(issuer_org) if issuer_org else None, default_web_signals())
         if rule is None:
@@ -709,9 +709,6 @@ class Attributor:
         add: _Add,
     ) -> dict[str, Any]:
         """Gateway and mailbox host (sovaudit.attribute.mail) as attributions and a summary."""
-        from sovaudit.attribute.mail import MailEvidence, mail_verdict
-        from sovaudit.collect.mailsignals import default_dkim_selectors, mailbox_operators
-
         servers: dict[str, str] = {}
         mx_hosts: list[str] = []
         for mx in details.get("mx") or ():

@@ -31,7 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sovaudit.attribute.registry import Registry, normalize_name
+from sovaudit.attribute.registry import Registry
+from sovaudit.collect.names import normalize_name
 
 W_MX_MAILBOX = 0.50
 W_MX_OTHER = 0.30

@@ -4,14 +4,7 @@ The registry is data (``data/providers.yaml`` and ``data/tokens.yaml``); this mo
 validates it (every error is ``FILE:LINE: message``) and builds the indexes the attribution engine
 uses. It does no network I/O.
 
-Name patterns are globs over lower-case DNS names without the trailing dot:
-
-- a leading ``*.`` matches one or more labels (``*.cloudfront.net`` matches ``d1.cloudfront.net``
-  and ``a.b.cloudfront.net`` but not ``cloudfront.net``);
-- any other ``*`` matches characters inside one label only (``ns-*.awsdns-*`` matches
-  ``ns-12.awsdns-01.org`` but never ``ns-1.awsdns-1.org.attacker.example``), so a name under
-  somebody else's domain can never borrow a provider's identity;
-- a pattern without ``*`` matches that exact name.
+Name patterns are globs over DNS names, as :mod:`sovaudit.collect.names` defines them.
 """
 
 from __future__ import annotations
@@ -26,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sovaudit.attribute.datafile import load_yaml_lines, optional_text_field, text_field
+from sovaudit.collect.names import compile_glob, normalize_name
 from sovaudit.errors import DatasetError
 
 CATEGORIES = ("cloud", "cdn", "mail", "dns", "saas", "isp", "datacenter", "public", "security")
@@ -133,29 +127,6 @@ def _literal_suffix(glob: str) -> str:
 
 def _load_yaml(text: str, path: str) -> Any:
     return load_yaml_lines(text, path)
-
-
-def compile_glob(glob: str) -> re.Pattern[str]:
-    """Compile a registry name glob (see the module docstring) to an anchored regex."""
-    body = glob
-    prefix = ""
-    if body.startswith("*."):
-        # One or more whole labels.
-        prefix = r"(?:[a-z0-9_-][a-z0-9_-]*\.)+"
-        body = body[2:]
-    parts = [re.escape(p) for p in body.split("*")]
-    return re.compile("^" + prefix + r"[a-z0-9_-]*".join(parts) + "$")
-
-
-def normalize_name(name: str) -> str:
-    """Lower-case a DNS name and drop its trailing dot (IDN labels are matched as A-labels)."""
-    name = name.strip().rstrip(".").lower()
-    if name and not name.isascii():
-        try:
-            name = name.encode("idna").decode("ascii")
-        except UnicodeError:
-            return name
-    return name
 
 
 def normalize_org(name: str) -> str:

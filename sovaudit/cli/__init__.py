@@ -10,13 +10,15 @@ from typing import Annotated, Any
 import typer
 
 from sovaudit import __version__
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.registry import default_registry
 from sovaudit.cli.app import app
+from sovaudit.cli.common import error
+from sovaudit.cli.config import CONFIG_META, default_map, load_config
 from sovaudit.errors import SovauditError
+from sovaudit.evaluate import load_rules
 
 __all__ = ["CONFIG_META", "app", "main"]
-
-# Where the root callback leaves the loaded configuration for `sovaudit config show`.
-CONFIG_META = "sovaudit.config"
 
 
 def _version(value: bool) -> None:
@@ -33,10 +35,6 @@ def dataset_versions() -> list[str]:
     A dataset that cannot be loaded is reported as such: ``--version`` is what a user runs when
     something is wrong, so it must not fail itself.
     """
-    from sovaudit.attribute.asntable import AsnTable
-    from sovaudit.attribute.registry import default_registry
-    from sovaudit.evaluate import load_rules
-
     lines: list[str] = []
     try:
         asn = AsnTable.default().dataset
@@ -95,8 +93,6 @@ def _root(
     """Audit the data sovereignty of public services."""
     if ctx.resilient_parsing:  # shell completion: never fail on a configuration file
         return
-    from sovaudit.config import default_map, load_config
-
     # Loaded before the subcommand parses its options: its defaults come from this map, so an
     # option given on the command line still wins over the file and the environment.
     settings = load_config(config, environ=os.environ, use_config=use_config)
@@ -142,8 +138,6 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
 
 def main() -> None:
     """Entry point of the ``sovaudit`` command."""
-    from sovaudit.cli.common import error
-
     try:
         app(standalone_mode=True)
     except SovauditError as exc:

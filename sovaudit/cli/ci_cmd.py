@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sovaudit.baseline import Diff, diff, live, load_scan
 from sovaudit.cli.app import app
 from sovaudit.cli.common import clean, out_console, safe
 from sovaudit.errors import UserError
-from sovaudit.history import series
+from sovaudit.evidence.baseline import Diff, diff, live, load_scan
+from sovaudit.evidence.history import series
 from sovaudit.models import Severity
+from sovaudit.report.escape import md_text
 
 
 def parse_severity(value: str | None, option: str) -> Severity | None:
@@ -61,7 +62,7 @@ def diff_text(d: Diff, *, markdown: bool) -> str:
 
 
 def _md(text: str, markdown: bool) -> str:
-    from sovaudit.report.escape import md_text, terminal_text
+    from sovaudit.report.escape import terminal_text
 
     if not markdown:
         return terminal_text(text)  # a host or a sentence from DNS cannot start a line of its own

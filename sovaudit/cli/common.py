@@ -15,7 +15,8 @@ from sovaudit.report.escape import terminal_text
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False)
+# Soft wrap: a long line (a path, a host) stays one line when piped, for grep and for CI logs.
+out_console = Console(highlight=False, soft_wrap=True)
 
 
 def clean(text: object) -> str:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
+from sovaudit.cli.config import CONFIG_META, KEYS_BY_NAME, Config, load_config
 
 config_app = typer.Typer(
     name="config",
@@ -30,9 +31,6 @@ def show(
 
     Example: sovaudit --config ci/sovaudit.toml config show --json
     """
-    from sovaudit.cli import CONFIG_META
-    from sovaudit.config import KEYS_BY_NAME, Config, load_config
-
     found = ctx.meta.get(CONFIG_META)
     config: Config = found if isinstance(found, Config) else load_config()
     rows: list[dict[str, Any]] = [

@@ -10,7 +10,9 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import LangOption, err_console, safe
-from sovaudit.cli.scan_cmd import output_plan, summary_line, write_outputs
+from sovaudit.cli.scan_cmd import _check_lang, output_plan, summary_line, write_outputs
+from sovaudit.demo.run import run_demo
+from sovaudit.i18n import detect_lang
 
 
 @app.command()
@@ -28,10 +30,6 @@ def demo(
 
     Example: sovaudit demo -o demo-report/ --lang fr
     """
-    from sovaudit.cli.scan_cmd import _check_lang
-    from sovaudit.demo.run import run_demo
-    from sovaudit.i18n import detect_lang
-
     language = _check_lang(lang) if lang else detect_lang()
     formats_, out = output_plan(output, formats or ["json", "md", "html"])
     now = datetime.now(UTC)

@@ -9,6 +9,9 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
+from sovaudit.cli.scan_cmd import _check_lang
+from sovaudit.evidence.read import read_evidence
+from sovaudit.report.explain import explain as explain_lines
 
 
 @app.command("explain")
@@ -32,10 +35,6 @@ def explain(
 
     Example: sovaudit explain out/report.json portail.sante.gouv.qc.ca --layer web --lang fr
     """
-    from sovaudit.cli.scan_cmd import _check_lang
-    from sovaudit.explain import explain as explain_lines
-    from sovaudit.report.jsonout import read_evidence
-
     scan = read_evidence(evidence)
     language = _check_lang(lang) if lang else str(scan.options.get("lang") or "en")
     if language not in ("fr", "en"):

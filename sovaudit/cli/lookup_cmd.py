@@ -11,9 +11,9 @@ import typer
 from rich.table import Table
 
 from sovaudit.attribute.engine import Attributor
-from sovaudit.attribute.registry import normalize_name
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
+from sovaudit.collect.names import normalize_name
 from sovaudit.errors import UserError
 from sovaudit.i18n import LANGS, detect_lang, jurisdiction_label, status_label, t
 from sovaudit.models import Attribution, Status, to_jsonable

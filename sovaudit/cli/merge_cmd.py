@@ -8,7 +8,12 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
+from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, err_console, safe, warn
+from sovaudit.cli.report_cmd import scan_time
+from sovaudit.cli.scan_cmd import _check_lang, exit_code, output_plan, write_outputs
+from sovaudit.evidence.baseline import load_scan
+from sovaudit.evidence.merge import EvidencePart, merge_scans
 
 
 @app.command("merge")
@@ -47,12 +52,6 @@ def merge(
 
     Example: sovaudit merge shard-*.json -o all.json --fail-on high
     """
-    from sovaudit.baseline import load_scan
-    from sovaudit.cli.ci_cmd import parse_severity
-    from sovaudit.cli.report_cmd import scan_time
-    from sovaudit.cli.scan_cmd import _check_lang, exit_code, output_plan, write_outputs
-    from sovaudit.merge import EvidencePart, merge_scans
-
     if output is None and not formats:
         formats = ["json"]  # a merge is evidence first; reports come from 'sovaudit report'
     formats_, out = output_plan(output, formats)

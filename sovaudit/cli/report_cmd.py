@@ -11,7 +11,12 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, safe
+from sovaudit.cli.scan_cmd import output_plan, write_outputs
 from sovaudit.errors import EvidenceError, UserError
+from sovaudit.evidence.history import series
+from sovaudit.evidence.read import read_evidence
+from sovaudit.i18n import LANGS, detect_lang
+from sovaudit.report import render, write_reports
 
 
 def scan_time(generated_at: str, evidence: Path) -> datetime:
@@ -57,10 +62,6 @@ def report(
 
     Example: sovaudit report out/report.json -o out/report.fr.html --lang fr
     """
-    from sovaudit.cli.scan_cmd import output_plan, write_outputs
-    from sovaudit.i18n import LANGS, detect_lang
-    from sovaudit.report.jsonout import read_evidence
-
     if lang is not None and lang not in LANGS:
         raise UserError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")
     language = lang or detect_lang()
@@ -74,9 +75,6 @@ def report(
             scan, formats_, out, lang=language, now=now, inventory_path=inventory
         )
     else:
-        from sovaudit.history import series
-        from sovaudit.report import render, write_reports
-
         points = series(history)
         if out is None:
             from sovaudit.report.escape import for_stdout

@@ -15,17 +15,35 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sovaudit.cli.app import app
+from sovaudit.cli.ci_cmd import parse_severity
 from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.enrich import check_sources
 from sovaudit.errors import SovauditError, UserError
-from sovaudit.history import HistoryPoint, series
-from sovaudit.history import append as append_history
+from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
+from sovaudit.evidence.history import HistoryPoint, series
+from sovaudit.evidence.history import append as append_history
+from sovaudit.evidence.read import read_evidence
+from sovaudit.evidence.stream import EvidenceWriter
+from sovaudit.i18n import detect_lang
 from sovaudit.inventory import Inventory, load_inventory
+from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
-from sovaudit.pipeline import ScanInterrupted, ScanOptions, Tally, check_resolvers, load_ruleset
-from sovaudit.pipeline import run_scan as run_into
-from sovaudit.pipeline import scan as run_scan
+from sovaudit.pipeline.analyser import Analyser, load_ruleset
+from sovaudit.pipeline.cluster import cluster_scan, parse_cluster
+from sovaudit.pipeline.enrich import check_sources
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
+from sovaudit.pipeline.run import run_scan as run_into
+from sovaudit.pipeline.run import scan as run_scan
+from sovaudit.report import (
+    FORMATS,
+    REGISTRY,
+    format_from_path,
+    output_is_directory,
+    render,
+    write_atomic,
+    write_reports,
+)
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -40,8 +58,6 @@ def parse_resolvers(specs: list[str] | None) -> tuple[ResolverAddress, ...]:
 
 def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[str], Path | None]:
     """Which formats to write where: a file (format from its extension), a directory, or stdout."""
-    from sovaudit.report import FORMATS, format_from_path
-
     chosen = list(dict.fromkeys(formats or []))
     for name in chosen:
         if name not in FORMATS:
@@ -50,16 +66,15 @@ def output_plan(output: Path | None, formats: list[str] | None) -> tuple[list[st
         if len(chosen) > 1:
             raise UserError("several --format values need -o DIR")
         return chosen or ["md"], None
-    # A path with no extension that is not an existing file is taken as a directory.
-    is_dir = output.is_dir() or (not output.suffix and not output.exists())
-    if is_dir or len(chosen) > 1:
+    if output_is_directory(output) or len(chosen) > 1:
         return chosen or ["json", "md"], output
     if not chosen:
         fmt = format_from_path(output)
         if fmt is None:
+            names = "/".join(f.suffixes[0] for f in REGISTRY.values())
             raise UserError(
                 f"cannot tell the format of {output} from its extension; "
-                f"use --format ({', '.join(FORMATS)}) or a .md/.html/.json/.csv/.sarif name"
+                f"use --format ({', '.join(FORMATS)}) or a {names} name"
             )
         chosen = [fmt]
     return chosen, output
@@ -76,8 +91,6 @@ def write_outputs(
     history: Sequence[HistoryPoint] | None = None,
 ) -> list[Path]:
     """Write the reports; with no ``-o``, the single format goes to stdout."""
-    from sovaudit.report import render, write_reports
-
     if output is None:
         from sovaudit.report.escape import for_stdout
 
@@ -99,10 +112,23 @@ def write_outputs(
 def summary_line(result: Scan | Tally) -> str:
     tally = result if isinstance(result, Tally) else Tally.of(result.endpoints)
     counts = tally.by_status
-    return (
+    line = (
         f"{tally.endpoints} endpoints: {counts[Status.OK]} ok, "
         f"{counts[Status.UNKNOWN]} unknown, {counts[Status.SKIPPED]} skipped"
     )
+    return f"{line}, {tally.internal} with internal errors" if tally.internal else line
+
+
+def report_internal_errors(tally: Tally) -> None:
+    """Print each distinct internal error once on standard error, asking for a bug report.
+
+    Printed even with ``--quiet``: a bug must never pass for a network failure or a clean scan.
+    """
+    for example, count in tally.internal_kinds.values():
+        error(
+            f"{example} ({count} endpoint(s)): this is a bug in sovaudit, not a network "
+            "failure; please report it with `sovaudit --version` and the command you ran"
+        )
 
 
 @app.command()
@@ -163,7 +189,10 @@ def scan(
         typer.Option(help="Exit 1 when a NEW finding (vs --baseline) is at or above this."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 3 when any endpoint is unknown.")
+        bool,
+        typer.Option(
+            "--strict", help="Exit 3 when any endpoint is unknown or met an internal error."
+        ),
     ] = False,
     resume: Annotated[
         Path | None,
@@ -208,6 +237,15 @@ def scan(
             "memory stays bounded; render it later with 'sovaudit report FILE'.",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Run the scan on Dask: local[:N] (N worker processes here) or a scheduler "
+            "address such as tcp://scheduler:8786; needs pip install 'sovaudit[cluster]'.",
+        ),
+    ] = None,
 ) -> None:
     """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
 
@@ -216,11 +254,6 @@ def scan(
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
-    from sovaudit.baseline import ResolvedFinding, load_scan, mark_against
-    from sovaudit.cli.ci_cmd import parse_severity
-    from sovaudit.i18n import detect_lang
-    from sovaudit.shard import parse_shard, shard_inventory
-
     language = _check_lang(lang) if lang else detect_lang()
     # A streamed scan writes reports only when asked: its evidence file is the output.
     reports_wanted = stream is None or output is not None or bool(formats)
@@ -242,6 +275,9 @@ def scan(
         raise UserError(
             f"--stream {stream}: give a new file; the evidence being resumed is read from it"
         )
+    cluster_spec = parse_cluster(cluster) if cluster is not None else None
+    if cluster_spec is not None and (stream is not None or resume is not None):
+        raise UserError("--cluster does not combine with --stream or --resume")
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
     recorded: dict[str, Any] = {}
@@ -287,17 +323,23 @@ def scan(
                 f"--resume {safe(written_to)} --stream NEW.jsonl"
             )
             raise typer.Exit(130)
+        report_internal_errors(tally)
         if not reports_wanted and base is None and history is None:
             if not quiet:
                 err_console.print(safe(summary_line(tally)))
                 if str(stream) != "-":
                     err_console.print(f"wrote {safe(stream)}")
             raise typer.Exit(tally_exit_code(tally, threshold, strict))
-        from sovaudit.report.jsonout import read_evidence
-
         # Reports, baseline marks and history need the whole scan: read it back from the file.
         result = read_evidence(stream)
         interrupted = False
+    elif cluster_spec is not None:
+        interrupted = False
+        with _progress_bar(quiet, inv.target_count(), f"scanning on {cluster_spec}") as bar:
+            run = cluster_scan(inv, options, cluster_spec, now=now, on_partition=bar)
+        for message in run.warnings:
+            warn(message)
+        result = run.scan
     else:
         interrupted = False
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
@@ -354,6 +396,8 @@ def scan(
     )
     if interrupted and out is not None and "json" not in formats_:
         written.append(_write_partial_evidence(result, out, written))
+    if stream is None:
+        report_internal_errors(Tally.of(result.endpoints))
     if not quiet:
         err_console.print(safe(summary_line(result)))
         if base is not None:
@@ -376,8 +420,6 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
 
     ``--resume`` reads JSON only: an interrupted ``-o report.html`` must not lose the work done.
     """
-    from sovaudit.report import render, write_atomic
-
     report = written[0] if written else out
     path = (
         out / "report.partial.json"
@@ -401,9 +443,8 @@ def _sha256(path: Path) -> str:
 def exit_code(
     result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
 ) -> int:
-    """0 clean or below threshold; 3 unknown endpoints under --strict; 1 findings at threshold."""
-    from sovaudit.baseline import live
-
+    """0 clean or below threshold; 3 unknown endpoints or internal errors under --strict; 1
+    findings at threshold."""
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
     if code:
         return code
@@ -416,7 +457,7 @@ def exit_code(
 
 def tally_exit_code(tally: Tally, threshold: Severity | None, strict: bool) -> int:
     """The exit code of a scan from its tally (see :func:`exit_code`; no baseline)."""
-    if strict and tally.by_status[Status.UNKNOWN]:
+    if strict and (tally.by_status[Status.UNKNOWN] or tally.internal):
         return 3
     worst = tally.worst_live
     if threshold is not None and worst is not None and worst.rank >= threshold.rank:
@@ -439,9 +480,6 @@ def _run_streamed(
     """Scan into a JSON Lines evidence file; (tally, interrupted, where the evidence is).
 
     An error leaves no end line."""
-    from sovaudit.pipeline import Analyser, scan_header
-    from sovaudit.stream import EvidenceWriter
-
     header = scan_header(inv, options, started=now)
     start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
     start.saw_domain = any(org.domains for org in inv.organizations)
@@ -465,6 +503,22 @@ def _run_streamed(
 
 @contextlib.contextmanager
 def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | None]:
+    with _progress_bar(quiet, total, "resolving") as bar:
+        if bar is None:
+            yield None
+            return
+
+        def advance(_e: Endpoint) -> None:
+            bar(1)
+
+        yield advance
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    quiet: bool, total: int, description: str
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on standard error (a terminal only) advanced by ``n`` at a time."""
     if quiet or not is_tty():
         yield None
         return
@@ -476,10 +530,10 @@ def _progress(quiet: bool, total: int) -> Iterator[Callable[[Endpoint], None] | 
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task("resolving", total=total)
+        task = progress.add_task(description, total=total)
 
-        def advance(_e: Endpoint) -> None:
-            progress.advance(task)
+        def advance(n: int) -> None:
+            progress.advance(task, n)
 
         yield advance
 

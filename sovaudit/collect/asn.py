@@ -28,6 +28,7 @@ import dns.rcode
 import dns.rdatatype
 
 from sovaudit.collect.cache import Cache, NullCache
+from sovaudit.errors import internal_reason
 
 __all__ = [
     "CymruMiss",
@@ -194,6 +195,12 @@ async def cymru_lookup_detailed(
     cached_ips: set[str] = set()
 
     async def origin(ip: str) -> CymruResult | CymruMiss:
+        try:
+            return await _origin(ip)
+        except Exception as exc:  # DNS conditions are CymruMiss: this is a bug
+            return CymruMiss(internal_reason(exc))
+
+    async def _origin(ip: str) -> CymruResult | CymruMiss:
         try:
             name = origin_query_name(ip)
         except ValueError:

@@ -30,6 +30,7 @@ from sovaudit.collect.rdap import (
     vcard_country,
     vcard_name,
 )
+from sovaudit.errors import internal_reason
 
 __all__ = [
     "IANA_BOOTSTRAP_URL",
@@ -218,6 +219,8 @@ async def domain_rdap_lookup_many(
                 )
             except RdapError as exc:
                 return exc
+            except Exception as exc:  # network conditions are RdapError: this is a bug
+                return RdapError(internal_reason(exc), transient=False)
 
     unique = list(dict.fromkeys(domains))
     results = await asyncio.gather(*(one(d) for d in unique))

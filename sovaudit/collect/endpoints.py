@@ -41,6 +41,7 @@ from sovaudit.collect.mailsignals import (
     parse_tlsrpt,
 )
 from sovaudit.collect.spf import expand_spf, find_spf
+from sovaudit.errors import INTERNAL_DETAILS_KEY, internal_reason
 from sovaudit.models import DnsRecord, Endpoint, Layer, Status, Target
 
 MAX_MX_HOSTS = 10
@@ -98,6 +99,19 @@ def _endpoint(
         source=target.source,
         details=details or {},
     )
+
+
+def unknown_endpoint(
+    target: Target, reason: str, *, details: dict[str, Any] | None = None
+) -> Endpoint:
+    """The endpoint of a target that could not be collected, with nothing but its reason."""
+    return _endpoint(target, Status.UNKNOWN, reason, _Evidence(), details=details)
+
+
+def internal_endpoint(target: Target, exc: BaseException) -> Endpoint:
+    """The endpoint of a target whose collection hit a bug: unknown, the bug named."""
+    reason = internal_reason(exc)
+    return unknown_endpoint(target, reason, details={INTERNAL_DETAILS_KEY: [reason]})
 
 
 def _missing(target: Target, what: str) -> tuple[Status, str]:
@@ -625,7 +639,10 @@ async def collect_all(
     async def worker() -> None:
         # One shared iterator: next() and the await never interleave within a worker.
         for index, target in pending:
-            endpoints = await collect_target_all(client, target)
+            try:
+                endpoints = await collect_target_all(client, target)
+            except Exception as exc:  # DNS conditions are reported inside: this is a bug
+                endpoints = [internal_endpoint(target, exc)]
             if keep:
                 groups[index] = endpoints
             if on_done is not None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from sovaudit.attribute.registry import normalize_name
 from sovaudit.collect.hostnames import discovered_host
+from sovaudit.collect.names import normalize_name
 
 # Bounds: a hostile page can hold millions of tags; we keep the first ones.
 MAX_REFS = 5_000
@@ -173,16 +174,18 @@ def extract_refs(
     raises on malformed markup.
     """
     collector = _RefCollector(limit)
+    # The stubs' ParserTarget protocol lists start_ns/end_ns, which this target must not have.
+    target = cast(Any, collector)
     try:
         parser = etree.HTMLParser(
-            target=collector,
+            target=target,
             encoding=encoding if isinstance(html, bytes) else None,
             no_network=True,
             remove_comments=True,
             remove_pis=True,
         )
     except LookupError:  # a charset name libxml2 does not know: let it sniff
-        parser = etree.HTMLParser(target=collector, no_network=True)
+        parser = etree.HTMLParser(target=target, no_network=True)
     try:
         for i in range(0, len(html), _FEED_CHUNK):
             parser.feed(html[i : i + _FEED_CHUNK])

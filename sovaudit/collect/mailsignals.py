@@ -238,9 +238,9 @@ class DkimSelector:
 
 @functools.cache
 def default_dkim_selectors() -> tuple[DkimSelector, ...]:
-    """The bounded list of selectors to ask for (``attribute/data/dkim_selectors.yaml``)."""
+    """The bounded list of selectors to ask for (``collect/data/dkim_selectors.yaml``)."""
     text = (
-        resources.files("sovaudit.attribute")
+        resources.files("sovaudit.collect")
         .joinpath("data/dkim_selectors.yaml")
         .read_text(encoding="utf-8")
     )
@@ -255,7 +255,7 @@ def default_dkim_selectors() -> tuple[DkimSelector, ...]:
 def mailbox_operators() -> frozenset[str]:
     """Operators that keep mailboxes (not only relay or send mail), from the same data file."""
     text = (
-        resources.files("sovaudit.attribute")
+        resources.files("sovaudit.collect")
         .joinpath("data/dkim_selectors.yaml")
         .read_text(encoding="utf-8")
     )

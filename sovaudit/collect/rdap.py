@@ -22,7 +22,7 @@ from typing import Any
 
 from sovaudit.collect.cache import Cache, NullCache
 from sovaudit.collect.netpolicy import AddressRefused, allow_loopback_from_env, build_opener
-from sovaudit.errors import SovauditError
+from sovaudit.errors import SovauditError, internal_reason
 from sovaudit.report.schemacheck import loads_capped
 
 __all__ = [
@@ -326,6 +326,8 @@ async def rdap_lookup_many(
                 )
             except RdapError as exc:
                 return exc
+            except Exception as exc:  # network conditions are RdapError: this is a bug
+                return RdapError(internal_reason(exc), transient=False)
 
     unique = list(dict.fromkeys(ips))
     results = await asyncio.gather(*(one(ip) for ip in unique))

@@ -10,7 +10,9 @@ from sovaudit.collect.dns import ResolverAddress
 from sovaudit.demo.nameserver import LoopbackNameserver
 from sovaudit.inventory import parse_inventory
 from sovaudit.models import Endpoint, Scan
-from sovaudit.pipeline import ScanOptions, scan
+from sovaudit.pipeline.options import ScanOptions
+from sovaudit.pipeline.run import scan
+from sovaudit.report import render
 
 DEMO_DIR = Path(__file__).parent
 DEMO_INVENTORY = DEMO_DIR / "inventory.yaml"
@@ -39,8 +41,6 @@ REPORTS_NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 def render_demo_reports(now: datetime = REPORTS_NOW) -> dict[str, str]:
     """The example reports under reports/: file name -> text (Markdown and HTML, fr and en)."""
-    from sovaudit.report import render
-
     result = run_demo(now=now)
     return {
         f"demo.{lang}.{ext}": render(result, fmt, lang=lang, now=now)

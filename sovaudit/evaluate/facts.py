@@ -41,9 +41,6 @@ class FactScope(StrEnum):
     ATTRIBUTION = "attribution"
 
 
-# Jurisdictions that are not foreign for a Québec audit: Canada and Québec.
-DOMESTIC_JURISDICTIONS = frozenset({"CA", "CA-QC"})
-
 # EU member states (ISO 3166-1 alpha-2: Greece is GR here, EL in EU usage), as of 2026-11-25.
 EU_MEMBER_STATES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
@@ -121,10 +118,11 @@ class Fact:
 
 
 def _foreign_controlled(at: Attribution) -> bool | None:
-    # Unknown jurisdiction is unknown control, not domestic control.
+    # Unknown jurisdiction is unknown control, not domestic control. A province code (CA-QC,
+    # CA-ON) belongs to Canada: control from another province is not foreign control.
     if at.jurisdiction is None:
         return None
-    return at.jurisdiction not in DOMESTIC_JURISDICTIONS
+    return _country(at.jurisdiction) != "CA"
 
 
 def _country(jurisdiction: str | None) -> str | None:
@@ -135,6 +133,18 @@ def _country(jurisdiction: str | None) -> str | None:
 def _in(countries: frozenset[str], jurisdiction: str | None) -> bool | None:
     country = _country(jurisdiction)
     return None if country is None else country in countries
+
+
+def _operator_in_quebec(at: Attribution) -> bool | None:
+    """Québec for CA-QC; outside Québec for another province (CA-ON) or another country.
+
+    A bare ``CA`` does not say which province: unknown (None), like an unknown country.
+    Québec's Law 25 treats another province as outside Québec (A-2.1 s. 70.1).
+    """
+    code = at.operator_jurisdiction
+    if code is None or code == "CA":
+        return None
+    return code == "CA-QC"
 
 
 def _chain_countries(at: Attribution) -> tuple[str, ...]:
@@ -216,8 +226,8 @@ _FACT_LIST: tuple[Fact, ...] = (
     Fact("conflicts", _K.STRINGS, _A, "Conflicting attributions, as text.",
          attrgetter("conflicts")),
     Fact("foreign_controlled", _K.BOOLEAN, _A,
-         "True when the ultimate parent's jurisdiction is neither CA nor CA-QC; unknown (None) "
-         "when the jurisdiction is unknown.", _foreign_controlled),
+         "True when the ultimate parent's country is not Canada (CA, CA-QC or another province "
+         "code); unknown (None) when the jurisdiction is unknown.", _foreign_controlled),
     Fact("ultimate_parent_in_eu", _K.BOOLEAN, _A,
          "True when the ultimate parent's country is an EU member state (27, ISO codes); "
          "unknown (None) when the jurisdiction is unknown.",
@@ -232,6 +242,14 @@ _FACT_LIST: tuple[Fact, ...] = (
     Fact("operator_in_eea", _K.BOOLEAN, _A,
          "True when the operator's own entity is in the EEA; unknown (None) when unknown.",
          lambda at: _in(EEA_STATES, at.operator_jurisdiction)),
+    Fact("operator_in_canada", _K.BOOLEAN, _A,
+         "True when the operator's own entity is in Canada (CA or a province code such as "
+         "CA-QC, CA-ON); unknown (None) when its country is unknown.",
+         lambda at: _in(frozenset({"CA"}), at.operator_jurisdiction)),
+    Fact("operator_in_quebec", _K.BOOLEAN, _A,
+         "True when the operator's own entity is in Québec (CA-QC); false when it is in "
+         "another province (CA-ON, ...) or another country; unknown (None) when its country "
+         "is unknown or recorded as CA without a province.", _operator_in_quebec),
     Fact("chain_countries", _K.STRINGS, _A,
          "Countries (ISO 3166-1 alpha-2) of the companies in the ownership chain: the "
          "operator's entity, intermediates (flags chain:CC) and the ultimate parent.",

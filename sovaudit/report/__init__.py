@@ -12,36 +12,38 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sovaudit.errors import UserError
 from sovaudit.i18n import check_lang
 from sovaudit.models import Scan
+from sovaudit.report.formats import (
+    REGISTRY,
+    RenderContext,
+    ReportFormat,
+    format_for_suffix,
+    output_is_directory,
+)
+from sovaudit.report.summary import HistoryLike
 
-if TYPE_CHECKING:
-    from sovaudit.report.summary import HistoryLike
-
-FORMATS = ("md", "html", "json", "csv", "sarif")
-
-# File name suffix -> format; the first suffix of each format is used when writing a directory.
-SUFFIXES: dict[str, str] = {
-    ".md": "md",
-    ".markdown": "md",
-    ".html": "html",
-    ".htm": "html",
-    ".json": "json",
-    ".csv": "csv",
-    ".sarif": "sarif",
-}
-FILE_NAMES = {fmt: f"report.{fmt}" for fmt in FORMATS}
+# Derived from the one registry of formats (sovaudit.report.formats), in --format order.
+FORMATS = tuple(REGISTRY)
+# File name suffix -> format; the first suffix of each format names the file in a directory.
+SUFFIXES: dict[str, str] = {suffix: f.name for f in REGISTRY.values() for suffix in f.suffixes}
+FILE_NAMES = {f.name: f"report{f.suffixes[0]}" for f in REGISTRY.values()}
 
 
 def format_from_path(path: Path) -> str | None:
     """The format a file name asks for (``x.sarif.json`` is SARIF), or None if it says nothing."""
-    name = path.name.lower()
-    if name.endswith(".sarif.json"):
-        return "sarif"
-    return SUFFIXES.get(path.suffix.lower())
+    return format_for_suffix(path.name)
+
+
+def _format(name: str) -> ReportFormat:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UserError(
+            f"unknown report format {name!r}; expected one of {', '.join(FORMATS)}"
+        ) from None
 
 
 def render(
@@ -55,35 +57,14 @@ def render(
 ) -> str:
     """Render ``scan`` in format ``fmt`` (one of FORMATS) and language ``lang`` ("fr" or "en").
 
-    ``history`` (points of ``sovaudit.history.series()``, oldest first) adds a history chart to
-    the HTML report and a history table to the Markdown one; other formats ignore it.
+    ``history`` (points of ``sovaudit.evidence.history.series()``, oldest first) adds a history
+    chart to the HTML report and a history table to the Markdown one; other formats ignore it.
     """
     check_lang(lang)
-    if fmt == "json":
-        from sovaudit.report.jsonout import render_json
-
-        return render_json(scan)
-    # Imports are local so that writing JSON evidence never pays for Jinja2.
-    from sovaudit.report.summary import build_view
-
-    view = build_view(scan, lang=lang, now=now, history=history)
-    if fmt == "md":
-        from sovaudit.report.markdown import render_markdown
-
-        return render_markdown(view)
-    if fmt == "html":
-        from sovaudit.report.html import render_html
-
-        return render_html(view)
-    if fmt == "csv":
-        from sovaudit.report.csvout import render_csv
-
-        return render_csv(view)
-    if fmt == "sarif":
-        from sovaudit.report.sarif import render_sarif
-
-        return render_sarif(view, inventory_path=inventory_path)
-    raise UserError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    context = RenderContext(
+        scan, lang, now, inventory_path, tuple(history) if history is not None else None
+    )
+    return "".join(_format(fmt).render(context))
 
 
 def write_atomic(path: Path, text: str | Iterable[str]) -> None:
@@ -131,8 +112,7 @@ def plan_outputs(formats: Sequence[str], output: Path) -> list[tuple[str, Path]]
     unique = list(dict.fromkeys(formats))
     if not unique:
         raise UserError("no report format given")
-    # Same rule as the CLI: a path with no extension that does not exist yet is a directory.
-    is_dir = output.is_dir() or (not output.suffix and not output.exists())
+    is_dir = output_is_directory(output)
     if len(unique) == 1 and not is_dir:
         return [(unique[0], output)]
     if output.exists() and not output.is_dir():
@@ -159,21 +139,22 @@ def write_reports(
     """
     if output is None:
         return []
-    points = list(history) if history is not None else None  # an iterator is read once
+    points = tuple(history) if history is not None else None  # an iterator is read once
+    context = RenderContext(scan, lang, now, inventory_path, points)
     written = []
     for fmt, path in plan_outputs(formats, output):
-        if fmt == "json":
-            from sovaudit.report.jsonout import iter_json
-
-            # Written endpoint by endpoint: a 100k-host scan never becomes one string.
-            write_atomic(path, iter_json(scan))
-        else:
-            text = render(
-                scan, fmt, lang=lang, now=now, inventory_path=inventory_path, history=points
-            )
-            write_atomic(path, text)
+        write_atomic(path, REGISTRY[fmt].render(context))
         written.append(path)
     return written
 
 
-__all__ = ["FORMATS", "format_from_path", "render", "write_atomic", "write_reports"]
+__all__ = [
+    "FORMATS",
+    "REGISTRY",
+    "ReportFormat",
+    "format_from_path",
+    "output_is_directory",
+    "render",
+    "write_atomic",
+    "write_reports",
+]

@@ -439,6 +439,8 @@ def render_markdown(view: ReportView) -> str:
     title, changed = audit_settings_lines(scan, lang)
     if changed:  # a configuration that changes the audit is said before the results
         out += [f"> **{title}**", ">"] + [f"> - {md_text(line)}" for line in changed] + [""]
+    if view.internal_errors:
+        out += [f"> {t('internal_errors_warning', lang, count=view.internal_errors)}", ""]
     out += _new_since_baseline(view, lang)
 
     out += [f"## {t('key_figures', lang)}", ""]

@@ -83,7 +83,7 @@ def loads_capped(raw: bytes | str) -> Any:
 
 @functools.cache
 def _schema() -> dict[str, Any]:
-    ref = resources.files("sovaudit.report") / "schema" / "evidence.schema.json"
+    ref = resources.files("sovaudit.evidence") / "schema" / "evidence.schema.json"
     data: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
     return data
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sovaudit.attribute.engine import translate_reason
 from sovaudit.errors import SovauditError
+from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
 from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, t
 from sovaudit.models import (
     Attribution,
@@ -27,6 +29,7 @@ from sovaudit.models import (
     Severity,
     Status,
     controls_data,
+    internal_errors,
 )
 
 if TYPE_CHECKING:
@@ -167,7 +170,7 @@ class BaselineInfo:
 
 
 class HistoryLike(Protocol):
-    """One point of ``sovaudit.history.series()``."""
+    """One point of ``sovaudit.evidence.history.series()``."""
 
     @property
     def generated_at(self) -> str: ...
@@ -213,6 +216,7 @@ class ReportView:
     # because their pack could not be read at report time (see localize_rule_texts).
     scan_lang: str = DEFAULT_LANG
     untranslated_rules: tuple[str, ...] = ()
+    internal_errors: int = 0  # endpoints that met a bug of sovaudit (see errors.internal_reason)
 
     @property
     def total_findings(self) -> int:
@@ -375,7 +379,7 @@ def baseline_info(
 
 
 def history_rows(history: Iterable[HistoryLike] | None) -> tuple[HistoryRow, ...]:
-    """History points (oldest first, as ``sovaudit.history.series`` returns them)."""
+    """History points (oldest first, as ``sovaudit.evidence.history.series`` returns them)."""
     return tuple(
         HistoryRow(p.generated_at, p.endpoints, p.foreign_controlled, p.us_controlled)
         for p in history or ()
@@ -398,8 +402,6 @@ _PACKS: dict[tuple[str, int, int, bool], dict[str, Rule]] = {}
 
 
 def _pack_rules(path: Path, shipped: bool) -> dict[str, Rule]:
-    from sovaudit.evaluate.loader import load_pack
-
     st = path.stat()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, shipped)
     rules = _PACKS.get(key)
@@ -412,8 +414,6 @@ def _pack_rules(path: Path, shipped: bool) -> dict[str, Rule]:
 def _recorded_pack_files(options: Mapping[str, Any]) -> list[tuple[Path, bool]]:
     """The pack files the scan's options name, as ``load_rules`` would pick them: the profile's
     shipped packs (unless ``default_rules`` was off), then the custom paths that still exist."""
-    from sovaudit.evaluate.loader import PROFILES, get_profile, shipped_pack_paths
-
     files: list[tuple[Path, bool]] = []
     if options.get("default_rules", True) is not False:
         name = options.get("profile")
@@ -505,8 +505,6 @@ def localize_reasons(scan: Scan, lang: str) -> Scan:
     :func:`sovaudit.attribute.engine.translate_reason`)."""
     if lang == "en":
         return scan
-    from sovaudit.attribute.engine import translate_reason
-
     def endpoint(e: Endpoint) -> Endpoint:
         if not any(a.reason for a in e.attributions):
             return e
@@ -582,6 +580,7 @@ def build_view(
         history=history_rows(history),
         scan_lang=scan_language(scan),
         untranslated_rules=untranslated,
+        internal_errors=sum(1 for e in scan.endpoints if internal_errors(e)),
     )
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sovaudit.errors import EvidenceError, UserError
+from sovaudit.inventory.shard import Shard, parse_shard
 from sovaudit.models import Endpoint, Scan
-from sovaudit.shard import Shard, parse_shard
 
 # Options that change findings: parts that differ on them cannot form one report.
 MUST_MATCH_OPTIONS = ("lang", "rules", "default_rules", "skip_rules", "profile")

@@ -13,9 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sovaudit.attribute.asntable import AsnTable
+from sovaudit.attribute.registry import default_registry
+from sovaudit.collect.asn import CymruResult, cymru_lookup_detailed
 from sovaudit.collect.cache import Cache
 from sovaudit.collect.dns import ResolverAddress
-from sovaudit.errors import UserError
+from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
+from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
+from sovaudit.errors import SovauditError, UserError, is_internal_reason
 from sovaudit.models import Endpoint, Layer
 
 ASN_SOURCES = ("offline", "cymru", "rdap")
@@ -37,6 +42,8 @@ class NetworkAnswers:
     cymru: Mapping[str, object]
     rdap: Mapping[str, object]
     domain_rdap: Mapping[str, Any] = field(default_factory=dict)  # domain -> registrar answer
+    # address or domain -> "internal error in ..." for a lookup that hit a bug in sovaudit
+    internal: Mapping[str, str] = field(default_factory=dict)
 
 
 def public_addresses(endpoints: Sequence[Endpoint]) -> list[str]:
@@ -63,28 +70,29 @@ def fetch(
     registrars: bool = False,
 ) -> NetworkAnswers:
     """Ask the network sources named in ``sources`` about the scan's addresses."""
-    from sovaudit.attribute.asntable import AsnTable
-    from sovaudit.attribute.registry import default_registry
-
     addresses = public_addresses(endpoints)
     table = AsnTable.default()
     cymru: dict[str, object] = {}
+    internal: dict[str, str] = {}
     sources = tuple(sources)
     if "cymru" in sources and addresses:
-        from sovaudit.collect.asn import cymru_lookup
-
         # Cymru first in the order: ask for everything; after offline: only what it missed.
         first = sources.index("cymru") < sources.index("offline") if "offline" in sources else True
         wanted = addresses if first else [a for a in addresses if table.lookup(a) is None]
         if wanted:
             answers = asyncio.run(
-                cymru_lookup(wanted, (resolver.host, resolver.port), timeout=timeout, cache=cache)
+                cymru_lookup_detailed(
+                    wanted, (resolver.host, resolver.port), timeout=timeout, cache=cache
+                )
             )
-            cymru = {ip: r for ip, r in answers.items() if r is not None}
+            cymru = {ip: r for ip, r in answers.items() if isinstance(r, CymruResult)}
+            internal.update(
+                (ip, r.reason)
+                for ip, r in answers.items()
+                if not isinstance(r, CymruResult) and is_internal_reason(r.reason)
+            )
     rdap: dict[str, object] = {}
     if "rdap" in sources and addresses:
-        from sovaudit.collect.rdap import RdapResult, rdap_lookup_many
-
         registry = default_registry()
 
         def known(ip: str) -> bool:
@@ -98,10 +106,13 @@ def fetch(
                 rdap_lookup_many(wanted, rdap_url=rdap_url, timeout=max(timeout, 5.0), cache=cache)
             )
             rdap = {ip: r for ip, r in answers_rdap.items() if isinstance(r, RdapResult)}
+            internal.update(
+                (ip, r.message)
+                for ip, r in answers_rdap.items()
+                if not isinstance(r, RdapResult) and is_internal_reason(r.message)
+            )
     domain_rdap: dict[str, Any] = {}
     if registrars:
-        from sovaudit.collect.domain_rdap import domain_rdap_lookup_many
-
         domains = sorted({e.host for e in endpoints if e.layer is Layer.DOMAIN})
         if domains:
             # Errors are kept: the registrar then becomes "unknown" with the reason.
@@ -112,4 +123,9 @@ def fetch(
                     )
                 )
             )
-    return NetworkAnswers(cymru=cymru, rdap=rdap, domain_rdap=domain_rdap)
+            internal.update(
+                (d, r.message)
+                for d, r in domain_rdap.items()
+                if isinstance(r, SovauditError) and is_internal_reason(r.message)
+            )
+    return NetworkAnswers(cymru=cymru, rdap=rdap, domain_rdap=domain_rdap, internal=internal)

@@ -10,19 +10,17 @@ import asyncio
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from sovaudit import __version__
+from sovaudit.attribute.domain import domain_endpoint
+from sovaudit.collect.cache import NullCache, SqliteCache
 from sovaudit.collect.dns import DnsClient, ResolverAddress, probe_resolvers
 from sovaudit.collect.endpoints import collect_all, relaxed_gc
-from sovaudit.enrich import NetworkAnswers
-from sovaudit.enrich import fetch as fetch_network
 from sovaudit.errors import ResolverError
 from sovaudit.inventory import Inventory
 from sovaudit.models import (
-    AcceptedRisk,
     Dataset,
     Endpoint,
     Layer,
@@ -31,7 +29,12 @@ from sovaudit.models import (
     SourceLocation,
     Status,
     Target,
+    internal_errors,
 )
+from sovaudit.pipeline.analyser import Analyser, load_ruleset
+from sovaudit.pipeline.enrich import NetworkAnswers
+from sovaudit.pipeline.enrich import fetch as fetch_network
+from sovaudit.pipeline.options import ScanOptions
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import RuleSet
@@ -43,27 +46,6 @@ DISCOVERED_LAYERS = frozenset(
 
 # How long the start-up check waits for a resolver before the scan gives up on it (exit 2).
 PROBE_TIMEOUT = 1.5
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
-    """Everything that shapes a scan; the CLI builds it from options and configuration."""
-
-    resolvers: tuple[ResolverAddress, ...]
-    timeout: float = 2.0
-    retries: int = 2
-    concurrency: int = 256
-    lang: str = "en"
-    rule_paths: tuple[Path, ...] = ()
-    default_rules: bool = True
-    skip_rules: tuple[str, ...] = ()
-    profile: str | None = None  # rule packs for a legal context; None: quebec
-    attribute: bool = True
-    asn_sources: tuple[str, ...] = ("offline",)
-    rdap_url: str | None = None
-    use_cache: bool = True
-    probes: tuple[str, ...] = ()  # opt-in network probes beyond DNS: "web", "rdap"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ScanInterrupted(Exception):  # noqa: N818 - it is a control-flow signal, not an error
@@ -123,107 +105,6 @@ def collect(
         gc.unfreeze()
 
 
-def load_ruleset(options: ScanOptions) -> RuleSet:
-    from sovaudit.evaluate import load_rules
-
-    return load_rules(
-        options.rule_paths,
-        include_default=options.default_rules,
-        skip=options.skip_rules,
-        profile=options.profile,
-    )
-
-
-class Analyser:
-    """Attribute and evaluate endpoints batch by batch, with one set of datasets and rules.
-
-    Pure given ``network`` (the Cymru / RDAP answers fetched for these endpoints, if any), so the
-    same endpoints give the same findings whether they come in one batch or in many.
-    """
-
-    def __init__(
-        self,
-        options: ScanOptions,
-        *,
-        accepted: Sequence[AcceptedRisk] = (),
-        today: date,
-        ruleset: RuleSet | None = None,
-        network: NetworkAnswers | None = None,
-    ) -> None:
-        from sovaudit.attribute.engine import Attributor
-
-        self.options = options
-        self.accepted = tuple(accepted)
-        self.today = today
-        self.rules = ruleset if ruleset is not None else load_ruleset(options)
-        self.attributor = (
-            Attributor.default(
-                cymru=network.cymru if network else None, rdap=network.rdap if network else None
-            )
-            if options.attribute
-            else None
-        )
-        self.registrars = network.domain_rdap if network else {}
-        self.saw_domain = False
-
-    def run(self, endpoints: Sequence[Endpoint]) -> list[Endpoint]:
-        """``endpoints`` attributed and evaluated, in the same order."""
-        from sovaudit.evaluate import evaluate
-
-        out = list(endpoints)
-        if self.attributor is not None:
-            from sovaudit.attribute.domain import attribute_domain
-
-            attributor, registrars = self.attributor, self.registrars
-            out = [
-                e
-                if e.layer is Layer.DOMAIN and e.status is Status.SKIPPED
-                else attribute_domain(e, rdap=registrars.get(e.host))
-                if e.layer is Layer.DOMAIN
-                else attributor.attribute_endpoint(e)
-                for e in out
-            ]
-            self.saw_domain = self.saw_domain or any(e.layer is Layer.DOMAIN for e in out)
-        # Skipped endpoints (a name that does not exist) hold nothing to evaluate.
-        live = [e for e in out if e.status is not Status.SKIPPED]
-        if not live:
-            return out
-        evaluated = iter(
-            evaluate(
-                live, self.rules, lang=self.options.lang, accepted=self.accepted, now=self.today
-            )
-        )
-        return [next(evaluated) if e.status is not Status.SKIPPED else e for e in out]
-
-    def datasets(self) -> list[Dataset]:
-        """Every dataset the endpoints analysed so far depended on, then the rule packs."""
-        out: list[Dataset] = []
-        if self.attributor is not None:
-            from sovaudit.attribute.domain import default_domain_table
-
-            out.extend(self.attributor.datasets())
-            if self.saw_domain:
-                out.append(default_domain_table().dataset())
-        out.extend(self.rules.datasets())
-        return out
-
-
-def analyse(
-    endpoints: Sequence[Endpoint],
-    options: ScanOptions,
-    *,
-    accepted: Sequence[AcceptedRisk] = (),
-    today: date,
-    ruleset: RuleSet | None = None,
-    network: NetworkAnswers | None = None,
-) -> tuple[list[Endpoint], list[Dataset]]:
-    """Attribute and evaluate collected endpoints (pure given ``network``). Returns datasets."""
-    analyser = Analyser(
-        options, accepted=accepted, today=today, ruleset=ruleset, network=network
-    )
-    return analyser.run(endpoints), analyser.datasets()
-
-
 def scan_header(inventory: Inventory, options: ScanOptions, *, started: datetime) -> Scan:
     """The scan's identity and options, with no endpoints yet (the stream's header)."""
     return build_scan(inventory, options, (), (), started=started)
@@ -277,12 +158,19 @@ class ListSink:
         self.endpoints.extend(endpoints)
 
 
+# Distinct internal errors a tally keeps an example of (a bug repeats on every endpoint).
+MAX_INTERNAL_KINDS = 20
+
+
 @dataclass(slots=True)
 class Tally:
     """What exit codes and the summary line need, counted as endpoints pass (no endpoint kept)."""
 
     by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
     worst_live: Severity | None = None  # the most severe finding not accepted
+    internal: int = 0  # endpoints that met a bug of sovaudit
+    # One example reason per distinct "internal error in <where>: <type>", with its count.
+    internal_kinds: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def endpoints(self) -> int:
@@ -291,11 +179,21 @@ class Tally:
     def add(self, endpoints: Iterable[Endpoint]) -> None:
         for e in endpoints:
             self.by_status[e.status] += 1
+            if e.details and (bugs := internal_errors(e)):
+                self._add_internal(bugs)
             for f in e.findings:
                 if not f.accepted and (
                     self.worst_live is None or f.severity.rank > self.worst_live.rank
                 ):
                     self.worst_live = f.severity
+
+    def _add_internal(self, reasons: list[str]) -> None:
+        self.internal += 1
+        for reason in reasons:
+            kind = ": ".join(reason.split(": ", 2)[:2])
+            example, count = self.internal_kinds.get(kind, (reason, 0))
+            if count or len(self.internal_kinds) < MAX_INTERNAL_KINDS:
+                self.internal_kinds[kind] = (example, count + 1)
 
     @classmethod
     def of(cls, endpoints: Iterable[Endpoint]) -> Tally:
@@ -402,7 +300,9 @@ def run_scan(
                 collected += held.values()
                 held.clear()
             if "web" in options.probes:
-                from sovaudit.webstage import run_web_probes
+                # Imported here: the opt-in web stage loads httpx, lxml and cryptography, which
+                # every other command would pay for at start-up (measured: +0.3 s).
+                from sovaudit.pipeline.webstage import run_web_probes
 
                 # Opt-in HTTPS probes of the landing pages, then DNS of their third parties.
                 collected = run_web_probes(collected, options)
@@ -447,7 +347,7 @@ def _stream_offline(
     on_done: Callable[[Endpoint], None] | None,
 ) -> bool:
     """Collect ``todo`` and analyse endpoints as they arrive; True when interrupted."""
-    from sovaudit.stream import TimedHandover
+    from sovaudit.evidence.stream import TimedHandover
 
     # Handed over by batch, and on a timer even when nothing completes (issue 21).
     with TimedHandover(
@@ -533,8 +433,6 @@ def scan(
 
 def domain_endpoints(inventory: Inventory) -> list[Endpoint]:
     """One ``domain`` endpoint per inventory domain: who controls the name itself."""
-    from sovaudit.attribute.domain import domain_endpoint
-
     return [
         domain_endpoint(
             org.id, org.name, dom.name, org.data_classes, SourceLocation(inventory.path, dom.line)
@@ -548,8 +446,6 @@ def network_answers(endpoints: Sequence[Endpoint], options: ScanOptions) -> Netw
     """Cymru / RDAP answers when ``--asn-source`` or ``--probe rdap`` ask (None: offline only)."""
     if not options.attribute or (options.asn_sources == ("offline",) and not options.probes):
         return None
-    from sovaudit.collect.cache import NullCache, SqliteCache
-
     cache = SqliteCache() if options.use_cache else NullCache()
     return fetch_network(
         endpoints,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sovaudit.collect.dns import ResolverAddress
 from sovaudit.errors import UserError
 
 CONFIG_FILE = "sovaudit.toml"
@@ -23,6 +24,8 @@ PYPROJECT_TABLE = ("tool", "sovaudit")
 ENV_FILE = "SOVAUDIT_CONFIG"
 ENV_PREFIX = "SOVAUDIT_"
 MAX_CONFIG_BYTES = 1024 * 1024
+# Where the root callback leaves the loaded configuration for `sovaudit config show`.
+CONFIG_META = "sovaudit.config"
 
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
 _TRUE = {"1", "true", "yes", "on"}
@@ -50,8 +53,6 @@ def _one_of(*allowed: str) -> Callable[[Any], str | None]:
 
 
 def _resolvers(values: Any) -> str | None:
-    from sovaudit.collect.dns import ResolverAddress
-
     for v in values:
         try:
             ResolverAddress.parse(v)

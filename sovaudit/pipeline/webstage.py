@@ -23,17 +23,15 @@ import ssl
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sovaudit.collect.dns import DnsClient
-from sovaudit.collect.endpoints import collect_target
+from sovaudit.collect.endpoints import collect_target, internal_endpoint, unknown_endpoint
 from sovaudit.collect.netpolicy import address_refusal, allow_loopback_from_env, check_address
 from sovaudit.collect.web import WebObservation, observation_to_details, probe_web
-from sovaudit.errors import UserError
-from sovaudit.models import Endpoint, Layer, Status, Target
-
-if TYPE_CHECKING:
-    from sovaudit.pipeline import ScanOptions
+from sovaudit.errors import INTERNAL_KIND, UserError, internal_reason
+from sovaudit.models import Endpoint, Layer, Status, Target, with_internal_error
+from sovaudit.pipeline.options import ScanOptions
 
 _T = TypeVar("_T")
 
@@ -187,13 +185,17 @@ async def _run(
                     allow_loopback=allow_private,
                 )
 
+        def probe_failed(n: int, exc: BaseException | None) -> WebObservation:
+            host = endpoints[todo[n]].host
+            if exc is None:
+                return _failed(host, port, "timeout", BUDGET_EXHAUSTED)
+            if isinstance(exc, OSError):  # a socket condition that escaped the probe's handling
+                return _failed(host, port, "connect", f"{type(exc).__name__}: {exc}")
+            # probe_web reports every network condition itself: what escapes it is a bug.
+            return _failed(host, port, INTERNAL_KIND, internal_reason(exc))
+
         observations = await _bounded(
-            [probe(endpoints[i]) for i in todo],
-            deadline - loop.time(),
-            lambda n, why: _failed(
-                endpoints[todo[n]].host, port, "timeout" if why == BUDGET_EXHAUSTED else "connect",
-                why,
-            ),
+            [probe(endpoints[i]) for i in todo], deadline - loop.time(), probe_failed
         )
         observations = [_explain_refusal(obs, refused) for obs in observations]
         out = list(endpoints)
@@ -201,6 +203,8 @@ async def _run(
         for i, obs in zip(todo, observations, strict=True):
             page = endpoints[i]
             out[i] = replace(page, details={**page.details, "web": observation_to_details(obs)})
+            if obs.error_kind == INTERNAL_KIND and obs.error:
+                out[i] = with_internal_error(out[i], obs.error, unknown=False)
             for host, info in third_party_hosts(obs):
                 target = Target(
                     organization=page.organization,
@@ -214,13 +218,12 @@ async def _run(
                 )
                 targets.append((target, {"page": page.host, **info}))
 
-        def unresolved(n: int, why: str) -> Endpoint:
-            t = targets[n][0]
-            return Endpoint(
-                organization=t.organization, organization_name=t.organization_name,
-                service=t.service, host=t.host, layer=t.layer, data_classes=t.data_classes,
-                status=Status.UNKNOWN, reason=why, source=t.source,
-            )
+        def unresolved(n: int, exc: BaseException | None) -> Endpoint:
+            # collect_target reports every DNS condition itself: what escapes it is a bug.
+            target = targets[n][0]
+            if exc is None:
+                return unknown_endpoint(target, BUDGET_EXHAUSTED)
+            return internal_endpoint(target, exc)
 
         collected = await _bounded(
             [collect_target(client, t) for t, _ in targets], deadline - loop.time(), unresolved
@@ -231,12 +234,12 @@ async def _run(
 
 
 async def _bounded(
-    coros: Sequence[Any], budget: float, fallback: Callable[[int, str], _T]
+    coros: Sequence[Any], budget: float, fallback: Callable[[int, BaseException | None], _T]
 ) -> list[_T]:
     """Run ``coros`` concurrently for at most ``budget`` seconds.
 
-    A late or failed one is replaced by ``fallback(index, reason)``: one bad site never stops
-    the scan.
+    A late or failed one is replaced by ``fallback(index, exception)`` (``None`` when the budget
+    ran out): one bad site never stops the scan, and the fallback tells a bug from the network.
     """
     if not coros:
         return []
@@ -249,9 +252,9 @@ async def _bounded(
     results: list[_T] = []
     for index, task in enumerate(tasks):
         if task.cancelled():
-            results.append(fallback(index, BUDGET_EXHAUSTED))
+            results.append(fallback(index, None))
         elif (exc := task.exception()) is not None:
-            results.append(fallback(index, f"{type(exc).__name__}: {exc}"))
+            results.append(fallback(index, exc))
         else:
             results.append(task.result())
     return results

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sovaudit.evidence.read import read_evidence
 from sovaudit.models import Endpoint, Finding, Scan, Severity, Status, controls_data
 
 FindingKey = tuple[str, str, str, str, str]
@@ -19,8 +20,6 @@ EndpointKey = tuple[str, str, str, str]
 
 def load_scan(path: Path) -> Scan:
     """Read an evidence file (JSON or JSON Lines) written by ``sovaudit scan``."""
-    from sovaudit.report.jsonout import read_evidence
-
     return read_evidence(path)
 
 

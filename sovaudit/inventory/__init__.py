@@ -40,6 +40,7 @@ from yaml.events import (
 )
 
 from sovaudit.errors import InventoryError
+from sovaudit.evaluate.loader import PROFILES
 from sovaudit.models import (
     INVENTORY_LAYERS,
     AcceptedRisk,
@@ -75,6 +76,10 @@ _ORG_KEYS = {
     "url",
     "notes",
     "source",
+    # Provenance of the organization's domains: 'verified: YYYY-MM-DD' (the day they were checked
+    # against 'source'), or 'unverified: what was tried'. Documented, checked, not used by a scan.
+    "verified",
+    "unverified",
     "data_classes",
     "domains",
     "services",
@@ -583,8 +588,6 @@ class _YamlInventory:
             raise self.fail(orgs_node, f"more than {MAX_ORGANIZATIONS} organizations")
         profile = self.scalar(top["profile"], "profile") if "profile" in top else None
         if profile is not None:
-            from sovaudit.evaluate.loader import PROFILES
-
             if profile not in PROFILES:
                 valid = ", ".join(sorted(PROFILES))
                 raise self.fail(top["profile"], f"unknown profile {profile!r} (valid: {valid})")
@@ -848,6 +851,7 @@ class _YamlInventory:
                 "use lower-case letters, digits, '.', '_', '-'",
             )
         name = self.text(m["name"], "name") if "name" in m else org_id
+        self.provenance(m)
         classes = self.data_classes(m["data_classes"]) if "data_classes" in m else _DEFAULT_CLASSES
         domains: list[Domain] = []
         names: set[str] = set()
@@ -870,6 +874,21 @@ class _YamlInventory:
             line=node.line,
         )
         return org, accepted
+
+    def provenance(self, m: dict[str, _Node]) -> None:
+        """Check 'verified' (a date) and 'unverified' (what was tried); one of them at most."""
+        if "verified" in m and "unverified" in m:
+            raise self.fail(
+                m["unverified"], "an organization is 'verified' or 'unverified', not both"
+            )
+        if "verified" in m:
+            when = self.scalar(m["verified"], "verified")
+            if not _DATE.match(when):
+                raise self.fail(
+                    m["verified"], f"'verified' must be a date YYYY-MM-DD, got {_show(when)}"
+                )
+        if "unverified" in m:
+            self.text(m["unverified"], "unverified")
 
     def _entries(self, m: dict[str, _Node], key: str) -> list[_Node]:
         if key not in m:

@@ -1,0 +1,1 @@
+"""The evidence file, the contract between collect and report: stream, merge, baseline, history."""
