@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from sovaudit.errors import EvidenceError
 from sovaudit.evidence.read import read_evidence
-from sovaudit.report.schemacheck import evidence_problem
+from sovaudit.evidence.schemacheck import evidence_problem
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "sample.json"
 SCHEMA = json.loads(

@@ -89,7 +89,7 @@ def diff_cmd(
     threshold = parse_severity(fail_on, "--fail-on")
     d = diff(load_scan(old), load_scan(new))
     if fmt == "json":
-        from sovaudit.report.escape import json_terminal
+        from sovaudit.collect.jsontext import json_terminal
 
         typer.echo(
             json_terminal(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))

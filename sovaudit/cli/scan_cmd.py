@@ -370,7 +370,7 @@ def scan(
     kept_out = None
     if interrupted and out is not None and out.is_file():
         # A partial result never replaces a complete report: it goes beside it.
-        from sovaudit.report.files import partial_path
+        from sovaudit.evidence.files import partial_path
 
         kept_out, out = out, partial_path(out)
     points = None

@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sovaudit.collect.cache import Cache, NullCache
+from sovaudit.collect.jsontext import loads_capped
 from sovaudit.collect.netpolicy import AddressRefused, allow_loopback_from_env, build_opener
 from sovaudit.errors import SovauditError, internal_reason
-from sovaudit.report.schemacheck import loads_capped
 
 __all__ = [
     "DEFAULT_RDAP_URL",

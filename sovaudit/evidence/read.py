@@ -33,7 +33,7 @@ def read_evidence(path: Path) -> Scan:
 
     EvidenceError (exit 2, naming the file and line) when it cannot be used.
     """
-    from sovaudit.report.files import check_regular
+    from sovaudit.evidence.files import check_regular
 
     # A FIFO, /dev/zero or a directory is refused before anything is opened or read.
     size = check_regular(path, "evidence file", EvidenceError).st_size
@@ -51,7 +51,7 @@ def read_evidence(path: Path) -> Scan:
         raise EvidenceError(
             f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
         ) from None
-    from sovaudit.report.schemacheck import loads_capped
+    from sovaudit.collect.jsontext import loads_capped
 
     try:
         data = loads_capped(raw.decode("utf-8"))
@@ -76,7 +76,7 @@ def scan_from_json(data: Any, *, path: str = "<evidence>") -> Scan:
             f"evidence schema version {version!r} is not supported (expected {SCHEMA_VERSION!r})",
             path=path,
         )
-    from sovaudit.report.schemacheck import evidence_problem
+    from sovaudit.evidence.schemacheck import evidence_problem
 
     problem = evidence_problem(data)  # one "FILE: where: what" line, never a traceback
     if problem is not None:

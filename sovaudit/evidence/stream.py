@@ -24,7 +24,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from sovaudit.collect.jsontext import loads_capped
 from sovaudit.errors import EvidenceError
+from sovaudit.evidence.schemacheck import endpoint_problem
 from sovaudit.models import (
     SCHEMA_VERSION,
     Dataset,
@@ -34,7 +36,6 @@ from sovaudit.models import (
     endpoint_from_dict,
     to_jsonable,
 )
-from sovaudit.report.schemacheck import endpoint_problem, loads_capped
 
 FORMAT = "sovaudit-evidence-lines"
 # Hostile or corrupted files must not make the reader hold one unbounded line.
@@ -78,7 +79,7 @@ class EvidenceWriter:
             if self._stdout:
                 self._handle: IO[str] | None = sys.stdout  # piped to jq, a queue, a collector
             else:
-                from sovaudit.report.files import (
+                from sovaudit.evidence.files import (
                     create_beside,
                     partial_path,
                     refuse_special_target,
@@ -152,7 +153,7 @@ class EvidenceWriter:
     def _write_text(self, text: str) -> None:
         assert self._handle is not None, "evidence writer used after close"
         if self._stdout:
-            from sovaudit.report.escape import json_terminal
+            from sovaudit.collect.jsontext import json_terminal
 
             text = json_terminal(text)  # C1 and bidi controls as \u escapes on a terminal
         try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from sovaudit.collect.jsontext import json_terminal
+
 # C0 controls (TAB, LF and CR included: they break table rows), DEL and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Bidirectional overrides and zero-width characters can make a name read as another one.
@@ -138,10 +140,6 @@ _TERMINAL_BLOCK = re.compile(_TERMINAL.pattern.replace(r"\x0a-\x1f", r"\x0b-\x1f
 # GitHub Actions (``::name ...::``, the older ``##[name]``) and Azure (``##vso[``) read a log line
 # that starts with these as a workflow command (::error::, ::add-mask::, ::stop-commands::...).
 _WORKFLOW_COMMAND = re.compile(r"^([ \t]*)(?::(?=:[^\n]*::)|#(?=#\[|#vso\[))", re.MULTILINE)
-# Characters json.dumps(ensure_ascii=False) leaves raw that a terminal would act on.
-_JSON_TERMINAL = re.compile(
-    r"[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
-)
 
 
 def _backslash(match: re.Match[str]) -> str:
@@ -160,12 +158,6 @@ def terminal_text(text: object, *, multiline: bool = False) -> str:
     value = (_TERMINAL_BLOCK if multiline else _TERMINAL).sub(_backslash, value)
     return _WORKFLOW_COMMAND.sub(lambda m: m.group(1) + ("\\x3a" if m.group(0).endswith(":")
                                                          else "\\x23"), value)
-
-
-def json_terminal(text: str) -> str:
-    """JSON text with C1, bidi and separator characters as ``\\u`` escapes (still valid JSON,
-    the same value once parsed), for JSON written to standard output."""
-    return _JSON_TERMINAL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def for_stdout(text: str, fmt: str) -> str:

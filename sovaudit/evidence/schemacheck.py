@@ -3,8 +3,8 @@
 A mutated or hostile evidence file (a ``null`` where a string is expected, ``answers: [null]``)
 must give one line, ``FILE: endpoints[3].records[0].answers[0]: expected string, got null``, and
 exit 2, never a traceback from deep inside a renderer. Nesting and number sizes are capped
-*before* ``json.loads`` (:func:`check_json_text`): 100,000 nested ``[`` or a 5,000-digit integer
-must not reach the parser.
+*before* ``json.loads`` (:mod:`sovaudit.collect.jsontext`): 100,000 nested ``[`` or a
+5,000-digit integer must not reach the parser.
 
 The validator covers the keywords ``evidence.schema.json`` uses (type, properties, required,
 additionalProperties, items, $ref to ``#/$defs``, enum, const, minimum, maximum, oneOf,
@@ -15,26 +15,15 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from importlib import resources
-from itertools import accumulate
 from typing import Any
 
 __all__ = [
-    "MAX_DIGITS",
-    "MAX_NESTING",
-    "check_json_text",
-    "loads_capped",
-    "evidence_problem",
     "endpoint_problem",
+    "evidence_problem",
 ]
 
-MAX_NESTING = 64  # evidence nests about 8 deep; details of a web probe a few more
-MAX_DIGITS = 40  # a 64-bit integer has 20 digits; a float in JSON a few more
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-_SIGNS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")
 _TYPES: dict[str, Any] = {
     "object": dict,
     "array": list,
@@ -42,43 +31,6 @@ _TYPES: dict[str, Any] = {
     "boolean": bool,
     "null": type(None),
 }
-
-
-def check_json_text(raw: bytes) -> str | None:
-    """Why ``raw`` must not be parsed (nesting deeper than :data:`MAX_NESTING`), or None.
-
-    Strings are blanked with one regular expression, the brackets kept and mapped to +1/-1,
-    and the running depth's maximum taken in C (``accumulate`` over a signed memoryview).
-    Number sizes are capped while parsing, by :func:`loads_capped`.
-    """
-    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:
-        return None
-    brackets = _STRING.sub(b'""', raw).translate(_SIGNS, _NOT_BRACKET)
-    deepest = max(accumulate(memoryview(brackets).cast("b")), default=0)
-    if deepest > MAX_NESTING:
-        return f"nested deeper than {MAX_NESTING} levels"
-    return None
-
-
-def _capped_int(text: str) -> int:
-    if len(text) > MAX_DIGITS:
-        raise ValueError(f"a number of {len(text)} digits (limit {MAX_DIGITS})")
-    return int(text)
-
-
-def _capped_float(text: str) -> float:
-    if len(text) > MAX_DIGITS * 2:
-        raise ValueError(f"a number of {len(text)} characters (limit {MAX_DIGITS * 2})")
-    return float(text)
-
-
-def loads_capped(raw: bytes | str) -> Any:
-    """``json.loads`` with nesting checked first and number sizes capped (ValueError)."""
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    why = check_json_text(data)
-    if why is not None:
-        raise ValueError(why)
-    return json.loads(raw, parse_int=_capped_int, parse_float=_capped_float)
 
 
 @functools.cache
