@@ -56,7 +56,9 @@ def _name(value: Any) -> str:
 
 
 def _is(value: Any, kind: str) -> bool:
-    if kind == "integer":
+    if kind == "integer":  # JSON Schema: 1.0 is an integer too
+        if isinstance(value, float):
+            return value.is_integer()
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
