@@ -130,6 +130,7 @@ from sovaudit.cli import (  # noqa: E402,F401  isort: skip
     explain_cmd,
     lookup_cmd,
     merge_cmd,
+    query_cmd,
     report_cmd,
     rules_cmd,
     scan_cmd,

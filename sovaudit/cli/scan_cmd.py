@@ -29,7 +29,7 @@ from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
 from sovaudit.pipeline.analyser import Analyser, load_ruleset
-from sovaudit.pipeline.cluster import cluster_scan, parse_cluster
+from sovaudit.pipeline.cluster import PARTITION_TARGETS, cluster_scan, parse_cluster
 from sovaudit.pipeline.enrich import check_sources
 from sovaudit.pipeline.options import ScanOptions
 from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
@@ -246,6 +246,15 @@ def scan(
             "address such as tcp://scheduler:8786; needs pip install 'sovaudit[cluster]'.",
         ),
     ] = None,
+    partition_targets: Annotated[
+        int,
+        typer.Option(
+            "--partition-targets",
+            metavar="N",
+            min=1,
+            help="With --cluster: targets per partition (organizations are never split).",
+        ),
+    ] = PARTITION_TARGETS,
 ) -> None:
     """Resolve every endpoint of INVENTORY, attribute it, apply the rules, write reports.
 
@@ -336,7 +345,10 @@ def scan(
     elif cluster_spec is not None:
         interrupted = False
         with _progress_bar(quiet, inv.target_count(), f"scanning on {cluster_spec}") as bar:
-            run = cluster_scan(inv, options, cluster_spec, now=now, on_partition=bar)
+            run = cluster_scan(
+                inv, options, cluster_spec, now=now, on_partition=bar,
+                partition_targets=partition_targets,
+            )
         for message in run.warnings:
             warn(message)
         result = run.scan

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sovaudit.errors import EvidenceError, UserError
 from sovaudit.inventory.shard import Shard, parse_shard
-from sovaudit.models import Endpoint, Scan
+from sovaudit.models import Dataset, Endpoint, Scan
 
 # Options that change findings: parts that differ on them cannot form one report.
 MUST_MATCH_OPTIONS = ("lang", "rules", "default_rules", "skip_rules", "profile")
@@ -51,7 +51,7 @@ def merge_scans(parts: Sequence[EvidencePart]) -> MergeResult:
                 path=part.name,
             )
     warnings += _check_shards(parts)
-    _check_datasets(parts)
+    datasets = _merged_datasets(parts)
     warnings += _check_options(parts)
     endpoints = _endpoints(parts)
     resolvers: list[str] = []
@@ -69,7 +69,7 @@ def merge_scans(parts: Sequence[EvidencePart]) -> MergeResult:
         inventory=first.scan.inventory,
         resolvers=tuple(resolvers),
         endpoints=tuple(sorted(endpoints, key=lambda e: e.key)),
-        datasets=first.scan.datasets,
+        datasets=datasets,
         partial=any(p.scan.partial for p in parts),
         options=options,
     )
@@ -116,23 +116,30 @@ def _check_shards(parts: Sequence[EvidencePart]) -> list[str]:
     return []
 
 
-def _check_datasets(parts: Sequence[EvidencePart]) -> None:
-    reference = {d.name: d.version for d in parts[0].scan.datasets}
-    for part in parts[1:]:
-        other = {d.name: d.version for d in part.scan.datasets}
-        if other == reference:
-            continue
-        diffs = [
-            f"{name}: {reference.get(name, 'absent')} in {parts[0].name}, "
-            f"{other.get(name, 'absent')} here"
-            for name in sorted(reference.keys() | other.keys())
-            if reference.get(name) != other.get(name)
-        ]
-        raise EvidenceError(
-            "dataset versions differ (" + "; ".join(diffs) + "); rescan every shard with the "
-            "same sovaudit, IP -> ASN table and rule packs",
-            path=part.name,
-        )
+def _merged_datasets(parts: Sequence[EvidencePart]) -> tuple[Dataset, ...]:
+    """Every dataset the parts used, each at the one version they all used.
+
+    A part may lack a dataset another one has (a shard without domains never reads the domain
+    table): that is not a conflict. Two versions of one dataset are (EvidenceError). The order
+    is that of the part that used the most datasets, the others' extra ones after it.
+    """
+    versions: dict[str, tuple[str, str]] = {}
+    for part in parts:
+        for d in part.scan.datasets:
+            seen = versions.setdefault(d.name, (d.version, part.name))
+            if seen[0] != d.version:
+                raise EvidenceError(
+                    f"dataset versions differ ({d.name}: {seen[0]} in {seen[1]}, {d.version} "
+                    "here); rescan every shard with the same sovaudit, IP -> ASN table and "
+                    "rule packs",
+                    path=part.name,
+                )
+    widest = max(parts, key=lambda p: len(p.scan.datasets))
+    out = {d.name: d for d in widest.scan.datasets}
+    for part in parts:
+        for d in part.scan.datasets:
+            out.setdefault(d.name, d)
+    return tuple(out.values())
 
 
 def _check_options(parts: Sequence[EvidencePart]) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sovaudit.errors import EvidenceError
+from sovaudit.evidence.parquet import is_parquet_evidence, read_parquet_evidence
 from sovaudit.evidence.stream import is_evidence_lines, read_evidence_lines
 from sovaudit.models import SCHEMA_VERSION, Scan
 
@@ -31,8 +32,11 @@ def evidence_schema() -> dict[str, Any]:
 def read_evidence(path: Path) -> Scan:
     """Load evidence written by ``sovaudit scan`` (JSON, or JSON Lines from ``--stream``).
 
-    EvidenceError (exit 2, naming the file and line) when it cannot be used.
+    EvidenceError (exit 2, naming the file and line) when it cannot be used. A folder of
+    Parquet tables written by ``sovaudit export`` is read too.
     """
+    if is_parquet_evidence(path):
+        return read_parquet_evidence(path)
     from sovaudit.evidence.files import check_regular
 
     # A FIFO, /dev/zero or a directory is refused before anything is opened or read.

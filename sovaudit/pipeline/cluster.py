@@ -15,6 +15,7 @@ usage error that names the install command.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -162,6 +163,18 @@ def cluster_scan(
     return ClusterRun(evidence, merged.warnings)
 
 
+def _check_reachable(address: str) -> None:
+    """For ``tcp://host:port``, one TCP connection first: a refused port fails at once
+    (Dask's client would retry it until its timeout). OSError when nothing answers."""
+    if not address.startswith("tcp://"):
+        return
+    host, _, port = address[len("tcp://") :].rpartition(":")
+    if not port.isdigit():
+        return  # let Dask parse (and refuse) an unusual form
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+        pass
+
+
 class _client:  # noqa: N801 - a context manager used like a function
     """A Dask client on ``spec``: connect to a scheduler, or start and stop a LocalCluster."""
 
@@ -182,6 +195,7 @@ class _client:  # noqa: N801 - a context manager used like a function
             self.client = d.Client(self.cluster)
             return self.client
         try:
+            _check_reachable(self.spec.address)
             self.client = d.Client(self.spec.address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise UserError(
