@@ -1,16 +1,35 @@
-"""One exception hierarchy; every error carries a message a user can act on.
+"""One exception hierarchy and every exit code; every error carries a message a user can act on.
 
-The CLI turns a :class:`UserError` into ``FILE:LINE: message`` (or ``HOST: message``) and exit
-code 2; anything else is a bug and keeps its traceback.
+The CLI turns a :class:`SovauditError` into ``FILE:LINE: message`` (or ``HOST: message``) and
+its ``exit_code`` (2); anything else is a bug and keeps its traceback::
+
+    SovauditError                 exit 2
+      UserError                   the user's input is wrong
+        InventoryError, RuleError, EvidenceError, ResolverError, DatasetError, LanguageError
+      RdapError (collect.rdap)    an RDAP source the user chose cannot be used
+
+:class:`ExitCode` lists every code the command line gives, each with one meaning.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of ``sovaudit`` (README, "Exit codes"); no code has two meanings."""
+
+    OK = 0  # clean, or findings below the --fail-on / --fail-on-new threshold
+    FINDINGS = 1  # a live finding at or above --fail-on (or a new one at --fail-on-new)
+    ERROR = 2  # usage, inventory, rule, evidence, resolver, dataset or data-source error
+    INCOMPLETE = 3  # --strict and an endpoint is unknown (takes precedence over FINDINGS)
+    INTERRUPTED = 130  # SIGINT or SIGTERM: the partial evidence was written
 
 
 class SovauditError(Exception):
     """Base class of every error sovaudit raises on purpose."""
 
-    exit_code = 2
+    exit_code: int = ExitCode.ERROR
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         super().__init__(message)
@@ -48,6 +67,10 @@ class ResolverError(UserError):
 
 class DatasetError(UserError):
     """A dataset file (IP -> ASN table, provider registry) is missing or malformed."""
+
+
+class LanguageError(UserError, ValueError):
+    """A report language sovaudit does not write (a ValueError too, for library callers)."""
 
 
 # -- bugs are not network failures ------------------------------------------------------------

@@ -7,7 +7,10 @@ caught by one test (every key has both languages) instead of by a reader.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+
+from sovaudit.errors import LanguageError
 
 LANGS = ("fr", "en")
 DEFAULT_LANG = "en"
@@ -54,7 +57,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "manquent ou sont inconnues. Merci de la signaler."
         ),
     },
-    "summary": {"en": "Summary", "fr": "Sommaire"},
+    "summary": {"en": "Summary", "fr": "Synthèse"},
     "key_figures": {"en": "Key figures", "fr": "Chiffres clés"},
     "scan_info": {"en": "About this scan", "fr": "À propos de cette analyse"},
     "scan_date": {"en": "Scan date", "fr": "Date de l'analyse"},
@@ -165,11 +168,11 @@ STRINGS: dict[str, dict[str, str]] = {
     # Headline, see sovaudit.report.summary.headline().
     "headline_class": {
         "en": "{x} of {y} services holding {cls} are under US control",
-        "fr": "{x} des {y} services qui détiennent {cls} sont sous contrôle américain",
+        "fr": "{x} services sur {y} qui détiennent {cls} sont sous contrôle américain",
     },
     "headline_class_one_x": {
         "en": "1 of {y} services holding {cls} is under US control",
-        "fr": "1 des {y} services qui détiennent {cls} est sous contrôle américain",
+        "fr": "1 service sur {y} qui détient {cls} est sous contrôle américain",
     },
     "headline_class_none": {
         "en": "None of the {y} services holding {cls} is under US control",
@@ -185,11 +188,11 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "headline_all": {
         "en": "{x} of {y} services are under US control",
-        "fr": "{x} des {y} services sont sous contrôle américain",
+        "fr": "{x} services sur {y} sont sous contrôle américain",
     },
     "headline_all_one_x": {
         "en": "1 of {y} services is under US control",
-        "fr": "1 des {y} services est sous contrôle américain",
+        "fr": "1 service sur {y} est sous contrôle américain",
     },
     "headline_all_none": {
         "en": "None of the {y} services is under US control",
@@ -331,6 +334,169 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+# The labels of `sovaudit explain` (sovaudit.report.explain); texts may hold str.format fields.
+EXPLAIN_LABELS: dict[str, dict[str, str]] = {
+    "endpoint": {"en": "Endpoint", "fr": "Point d'accès"},
+    "organization": {"en": "Organization", "fr": "Organisme"},
+    "service": {"en": "Service", "fr": "Service"},
+    "layer": {"en": "Layer", "fr": "Couche"},
+    "status": {"en": "Status", "fr": "État"},
+    "reason": {"en": "Reason", "fr": "Raison"},
+    "declared": {"en": "Declared at", "fr": "Déclaré à"},
+    "data_classes": {"en": "Data", "fr": "Données"},
+    "records": {"en": "DNS answers", "fr": "Réponses DNS"},
+    "no_records": {"en": "DNS answers: none recorded", "fr": "Réponses DNS : aucune"},
+    "names": {"en": "Names followed", "fr": "Noms suivis"},
+    "addresses": {"en": "Addresses", "fr": "Adresses"},
+    "attribution": {"en": "Attribution", "fr": "Attribution"},
+    "in_short": {"en": "In short", "fr": "En bref"},
+    "asn": {"en": "Network (ASN)", "fr": "Réseau (ASN)"},
+    "operator": {"en": "Operator", "fr": "Exploitant"},
+    "parent": {"en": "Ultimate parent", "fr": "Société mère ultime"},
+    "jurisdiction": {"en": "Jurisdiction", "fr": "Juridiction"},
+    "operator_jurisdiction": {
+        "en": "Operator's own jurisdiction",
+        "fr": "Juridiction de l'exploitant",
+    },
+    "ownership": {"en": "Ownership", "fr": "Propriété"},
+    "confidence": {"en": "Confidence", "fr": "Confiance"},
+    "flags": {"en": "Flags", "fr": "Indicateurs"},
+    "conflicts": {"en": "Conflicting sources", "fr": "Sources en conflit"},
+    "evidence": {"en": "Evidence", "fr": "Preuves"},
+    "source": {"en": "source", "fr": "source"},
+    "findings": {"en": "Findings", "fr": "Constats"},
+    "no_findings": {"en": "Exposures: none", "fr": "Expositions : aucune"},
+    "exposures": {"en": "Exposures", "fr": "Expositions"},
+    "good_outcomes": {"en": "Good outcomes", "fr": "Cas favorables"},
+    "legal_bases": {"en": "Legal bases", "fr": "Fondements juridiques"},
+    "rule_text_hint": {
+        "en": "each rule's text: sovaudit rules show RULE-ID",
+        "fr": "texte de chaque règle : sovaudit rules show RÈGLE",
+    },
+    "not_attributed_party": {"en": "not attributed", "fr": "non attribué"},
+    "same_control": {
+        "en": "Operator, parent and law: as in attribution {position}",
+        "fr": "Exploitant, société mère et droit : comme l'attribution {position}",
+    },
+    "own_public": {"en": "public", "fr": "publique"},
+    "own_private": {"en": "private", "fr": "privée"},
+    "own_not-for-profit": {"en": "not for profit", "fr": "sans but lucratif"},
+    "subject": {"en": "About", "fr": "Concerne"},
+    "rationale": {"en": "Why", "fr": "Pourquoi"},
+    "accepted": {"en": "Accepted risk", "fr": "Risque accepté"},
+    "baseline": {"en": "Against the baseline", "fr": "Par rapport à la référence"},
+    "reference": {"en": "Reference", "fr": "Référence"},
+    "rule_source": {"en": "Rule pack", "fr": "Ensemble de règles"},
+    "datasets": {"en": "Datasets used", "fr": "Jeux de données utilisés"},
+    "scan": {"en": "Scan of", "fr": "Analyse du"},
+    "partial": {"en": "(partial scan)", "fr": "(analyse partielle)"},
+    "unknown": {"en": "unknown", "fr": "inconnu"},
+    "not_attributed": {
+        "en": "{subject} ({role}): no operator could be attributed",
+        "fr": "{subject} ({role}) : aucun exploitant n'a pu être attribué",
+    },
+    "story_asn": {"en": "announced by AS{asn}{name}", "fr": "annoncé par l'AS{asn}{name}"},
+    "story_operator": {"en": "operated by {op}", "fr": "exploité par {op}"},
+    "story_parent": {
+        "en": "ultimately controlled by {parent}",
+        "fr": "contrôlé en dernier ressort par {parent}",
+    },
+    "story_law": {"en": "subject to the law of {law}", "fr": "soumis au droit de : {law}"},
+    "story_weak": {
+        "en": "network {name}, registered in {country}; owner not in the registry (weak)",
+        "fr": "réseau {name}, enregistré en {country} ; propriétaire absent du registre "
+        "(indice faible)",
+    },
+    "level": {"en": "Level", "fr": "Niveau"},
+}
+
+# Exposures, good outcomes, providers and organization cards (issue 24): what a reader counts.
+STRINGS.update({
+    "exposures": {"en": "Exposures", "fr": "Expositions"},
+    "exposures_intro": {
+        "en": "One row per endpoint and controlling party: who controls it, which data it "
+        "holds, the worst severity and the legal bases (each links to its text). The {n} "
+        "rule-level findings are in the JSON, CSV and SARIF reports.",
+        "fr": "Une ligne par point d'accès et par partie qui le contrôle : qui, quelles "
+        "données, la gravité la plus haute et les fondements juridiques (chacun renvoie à "
+        "son texte). Les {n} constats règle par règle sont dans les rapports JSON, CSV et "
+        "SARIF.",
+    },
+    "no_exposures": {"en": "No exposure.", "fr": "Aucune exposition."},
+    "controlled_by": {"en": "Controlled by", "fr": "Contrôlé par"},
+    "country": {"en": "Country", "fr": "Pays"},
+    "data": {"en": "Data", "fr": "Données"},
+    "legal_bases": {"en": "Legal bases", "fr": "Fondements juridiques"},
+    "legal_bases_title": {"en": "Legal bases", "fr": "Fondements juridiques"},
+    "by_severity_exposures": {"en": "Exposures by severity", "fr": "Expositions par gravité"},
+    "more_exposures": {
+        "en": "{n} more exposures (least severe): see the HTML, CSV or JSON report.",
+        "fr": "{n} autres expositions (les moins graves) : voir le rapport HTML, CSV ou JSON.",
+    },
+    "good_outcomes": {"en": "Good outcomes", "fr": "Cas favorables"},
+    "good_outcomes_intro": {
+        "en": "Endpoints whose data stays under home control ({home}): domestic public "
+        "infrastructure or a domestic private host. Not findings: nothing to fix.",
+        "fr": "Points d'accès dont les données restent sous contrôle national ({home}) : "
+        "infrastructure publique ou hébergeur privé du pays. Ce ne sont pas des constats : "
+        "rien à corriger.",
+    },
+    "no_good_outcomes": {"en": "None.", "fr": "Aucun."},
+    "providers": {"en": "Who the providers are", "fr": "Qui sont les fournisseurs"},
+    "providers_intro": {
+        "en": "Companies that hold the data of the audited services, ranked by services and "
+        "organizations served; colour by the group of their country.",
+        "fr": "Entreprises qui détiennent les données des services audités, classées par "
+        "services et organismes desservis; couleur selon le groupe de leur pays.",
+    },
+    "parents_ranking": {"en": "Ultimate parents", "fr": "Sociétés mères ultimes"},
+    "operators_ranking": {"en": "Operators", "fr": "Exploitants"},
+    "organizations": {"en": "Organizations", "fr": "Organismes"},
+    "group": {"en": "Group", "fr": "Groupe"},
+    "group_home": {"en": "Home ({codes})", "fr": "National ({codes})"},
+    "group_allied": {
+        "en": "Allied (EEA, EU adequacy)", "fr": "Allié (EEE, adéquation UE)",
+    },
+    "group_us": {"en": "United States", "fr": "États-Unis"},
+    "group_other": {"en": "Other", "fr": "Autre"},
+    "group_unknown": {"en": "Unknown", "fr": "Inconnu"},
+    "legend": {"en": "Legend", "fr": "Légende"},
+    "scope_line": {
+        "en": "Scan of {date} · inventory {inventory} · profile {profile} · {n} endpoints, "
+        "{done} resolved ({pct} %)",
+        "fr": "Analyse du {date} · inventaire {inventory} · profil {profile} · {n} points "
+        "d'accès, {done} résolus ({pct} %)",
+    },
+    "most_exposed": {
+        "en": "Most exposed: {orgs}. Main foreign providers: {providers}.",
+        "fr": "Les plus exposés : {orgs}. Principaux fournisseurs étrangers : {providers}.",
+    },
+    "most_exposed_no_provider": {
+        "en": "Most exposed: {orgs}.", "fr": "Les plus exposés : {orgs}.",
+    },
+    "new_exposures": {
+        "en": "{n} exposure(s) with a finding new since the baseline {file} ({date}); "
+        "{resolved} finding(s) of the baseline are gone.",
+        "fr": "{n} exposition(s) avec un constat nouveau depuis la référence {file} ({date}); "
+        "{resolved} constat(s) de la référence ont disparu.",
+    },
+    "no_new_exposures": {
+        "en": "No new exposure since the baseline.",
+        "fr": "Aucune nouvelle exposition depuis la référence.",
+    },
+    "org_cards": {"en": "Organizations at a glance", "fr": "Organismes en un coup d'œil"},
+    "card_web": {"en": "Web", "fr": "Web"},
+    "card_gateway": {"en": "Mail gateway", "fr": "Passerelle de courriel"},
+    "card_mailbox": {"en": "Mailboxes", "fr": "Boîtes aux lettres"},
+    "card_dns": {"en": "DNS", "fr": "DNS"},
+    "card_idp": {"en": "Identity provider", "fr": "Fournisseur d'identité"},
+    "card_registry": {"en": "Domain registry", "fr": "Registre du domaine"},
+    "card_none": {"en": "not seen", "fr": "non observé"},
+    "card_exposures": {"en": "{n} exposure(s)", "fr": "{n} exposition(s)"},
+    "chart_data": {"en": "data", "fr": "données"},
+})
+
+
 # Names of the languages, in each language ("the scan's language (English)").
 LANG_NAMES: dict[str, dict[str, str]] = {
     "en": {"en": "English", "fr": "anglais"},
@@ -373,7 +539,7 @@ DATA_CLASS_LABELS: dict[str, dict[str, str]] = {
 JURISDICTION_LABELS: dict[str, dict[str, str]] = {
     "US": {"en": "United States", "fr": "États-Unis"},
     "CA": {"en": "Canada", "fr": "Canada"},
-    "CA-QC": {"en": "Québec (public)", "fr": "Québec (public)"},
+    "CA-QC": {"en": "Québec public sector", "fr": "Secteur public québécois"},
     "FR": {"en": "France", "fr": "France"},
     "DE": {"en": "Germany", "fr": "Allemagne"},
     "GB": {"en": "United Kingdom", "fr": "Royaume-Uni"},
@@ -464,15 +630,39 @@ STEP_LABELS: dict[str, dict[str, str]] = {
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` if it is a supported report language, else raise ValueError."""
+    """Return ``lang`` if it is a supported report language, else raise LanguageError (exit 2)."""
     if lang not in LANGS:
-        raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(LANGS)}")
+        raise LanguageError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")
     return lang
 
 
+# French typography: a narrow no-break space (U+202F) before : ; ? ! (our own texts only: the
+# substitution runs on the template, before untrusted values are put in).
+NNBSP = "\u202f"
+_FR_PUNCT = re.compile(r"(?<=\S) ?([:;?!])(?=\s|$)")
+
+
+def french_typography(text: str) -> str:
+    """``text`` with a narrow no-break space before : ; ? and ! that end a word."""
+    return _FR_PUNCT.sub(NNBSP + r"\1", text)
+
+
+def colon(lang: str) -> str:
+    """The separator after a label: ": " in English, narrow no-break space + ": " in French."""
+    return f"{NNBSP}: " if lang == "fr" else ": "
+
+
+_fr_cache: dict[str, str] = {}
+
+
 def t(key: str, lang: str, **fields: object) -> str:
-    """The string ``key`` in ``lang``, formatted with ``fields``."""
-    text = STRINGS[key][lang]
+    """The string ``key`` in ``lang``, formatted with ``fields`` (French typography in fr)."""
+    if lang == "fr":
+        text = _fr_cache.get(key)
+        if text is None:
+            text = _fr_cache[key] = french_typography(STRINGS[key][lang])
+    else:
+        text = STRINGS[key][lang]
     return text.format(**fields) if fields else text
 
 

@@ -178,3 +178,27 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_every_error_exits_2_and_every_exit_code_has_one_meaning() -> None:
+    import importlib
+
+    from sovaudit.errors import ExitCode, SovauditError
+
+    for module in MODULES:
+        if module != "sovaudit.__main__":  # it runs the CLI
+            importlib.import_module(module)
+    errors: list[type[SovauditError]] = []
+    todo: list[type[SovauditError]] = [SovauditError]
+    while todo:
+        cls = todo.pop()
+        errors.append(cls)
+        todo.extend(cls.__subclasses__())
+    assert len(errors) >= 8  # UserError and its kinds, RdapError...
+    # 3 means "incomplete under --strict": an error must never be mistaken for it.
+    assert {cls.__name__: cls.exit_code for cls in errors if cls.exit_code != ExitCode.ERROR} == {}
+    assert len({int(code) for code in ExitCode}) == len(ExitCode)
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    cells = [row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")]
+    assert [int(code) for code in ExitCode] == [int(c) for c in cells if c.isdigit()]

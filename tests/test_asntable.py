@@ -281,7 +281,9 @@ def test_cli_update_from_csv_then_lookup_uses_it(data_dir: Path) -> None:
     assert table.dataset.version == "test-1"
     info = runner.invoke(app, ["data", "info", "--json"])
     assert info.exit_code == 0, info.output
-    (row,) = json.loads(info.stdout)
+    row, countries, *rest = json.loads(info.stdout)
+    assert (row["kind"], countries["kind"]) == ("ip2asn", "asn-country")
+    assert [r["kind"] for r in rest] == ["coverage"]
     assert row["version"] == "test-1"
     assert row["origin"] == "user"
     assert row["rows"] == {"ipv4": 3, "ipv6": 3}

@@ -254,17 +254,21 @@ def test_country_of_registration_is_a_weak_fallback() -> None:
     at = Attributor(REG, SmallTable(), cymru=cymru).attribute_address("198.41.0.4")
     assert at.status is Status.UNKNOWN and at.operator is None
     assert at.jurisdiction == "US" and at.confidence <= 0.4
-    assert "weak" in at.flags and "country of registration" in (at.reason or "")
+    assert "weak" in at.flags and "registered in US (weak)" in (at.reason or "")
+    step = at.evidence[-1]
+    assert step.step == "registration-country" and "country of registration" in step.source
 
 
-def test_as_name_match_is_weak() -> None:
-    # An ASN the registry does not list, whose name is a known operator's.
+def test_as_name_match_is_a_sibling_network() -> None:
+    # An ASN the registry does not list, whose name is a known operator's: a sibling network,
+    # recognized below a listed ASN's confidence and flagged as matched by name.
     class Renamed(SmallTable):
         ROWS = (("198.51.99.0/24", 4200000001, "Hydro Quebec"),)
 
     at = Attributor(REG, Renamed()).attribute_address("198.51.99.7")
-    assert (at.operator, at.confidence) == ("hydro-quebec", 0.4)
-    assert "weak" in at.flags
+    assert (at.operator, at.confidence) == ("hydro-quebec", 0.5)
+    assert {"sibling", "name-match"} <= set(at.flags) and "weak" not in at.flags
+    assert any(s.step == "as-name" and "Hydro Quebec" in s.value for s in at.evidence)
 
 
 # -- names --------------------------------------------------------------------------------------

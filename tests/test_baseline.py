@@ -105,3 +105,31 @@ def test_load_scan_errors(tmp_path: Path) -> None:
     other.write_text('{"hello": 1}', encoding="utf-8")
     with pytest.raises(EvidenceError, match="not a sovaudit evidence file"):
         load_scan(other)
+
+
+def _subject(f: Finding, a: Attribution) -> Finding:
+    return replace(f, subject=a.subject)
+
+
+def test_mail_moving_from_quebec_to_microsoft_gains_an_exposure_and_loses_a_good_outcome() -> None:
+    videotron = attribution("Québecor inc.", "CA", "24.37.0.25")
+    old = scan(endpoint("revenuquebec.ca", Layer.MAIL, (videotron,),
+                        (_subject(finding("SOV-PRIVATE-DOMESTIC", Severity.INFO), videotron),)))
+    new = scan(endpoint("revenuquebec.ca", Layer.MAIL, (MSFT,), (
+        _subject(finding("US-CLOUD-ACT-MAIL", Severity.CRITICAL), MSFT),
+        _subject(finding("QC-LAW25-FOREIGN-LAW"), MSFT),
+    )))
+    d = diff(old, new)
+    # One exposure (two legal bases), not two findings; the domestic host is a good outcome lost.
+    assert [(x.endpoint.host, x.party.parent, x.severity, x.rules) for x in d.exposures_gained] \
+        == [("revenuquebec.ca", "Microsoft Corporation", Severity.CRITICAL,
+             ("US-CLOUD-ACT-MAIL", "QC-LAW25-FOREIGN-LAW"))]
+    assert d.exposures_lost == ()
+    assert [x.party.parent for x in d.good_lost] == ["Québecor inc."]
+    data = d.to_dict()
+    assert data["exposures_gained"][0]["rules"] == ["US-CLOUD-ACT-MAIL", "QC-LAW25-FOREIGN-LAW"]
+    assert data["good_outcomes_lost"][0]["jurisdiction"] == "CA"
+    # And the other way round: the exposure is lost, the good outcome gained.
+    back = diff(new, old)
+    assert [x.party.parent for x in back.exposures_lost] == ["Microsoft Corporation"]
+    assert [x.party.parent for x in back.good_gained] == ["Québecor inc."]

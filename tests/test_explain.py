@@ -40,9 +40,10 @@ def test_the_chain_goes_from_dns_answer_to_law_with_sources(demo_scan: Scan) -> 
         "Ultimate parent: BCE Inc.",
         "Jurisdiction: CA (",
         "(source: providers.yaml",
-        "Findings (",
+        "Exposures: none",
+        "Good outcomes (1)",
+        "BCE Inc. [CA] (Bell Canada)",
         "SOV-PRIVATE-DOMESTIC: Private Québec or Canadian provider",
-        "Rule pack: rules/sovereignty.yaml",
         "Datasets used:",
         "ip-location-db/asn: ",
     ]
@@ -116,3 +117,31 @@ def test_cli_unknown_host_is_one_line_exit_2() -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "close matches: permis.ville-exemple.qc.ca" in lines[0]
+
+
+def test_explain_speaks_of_exposures_in_french(demo_scan: Scan) -> None:
+    text = _text(explain(demo_scan, "www.sante.example", "web", lang="fr"))
+    # One exposure to Microsoft with its legal bases, rule titles in French, not 10 findings.
+    assert "Expositions (1)" in text
+    assert "[Critique] Microsoft Corporation [US] (Azure Front Door / Azure CDN, Microsoft Azure)" \
+        in text
+    assert "US-CLOUD-ACT-HOSTING: Hébergement chez un fournisseur sous contrôle américain" in text
+    assert "Hosted by" not in text
+    assert "Propriété: privée" in text and "Confiance: 0,90" in text
+    assert "passerelle (lit le trafic en clair)" in text and ": gateway" not in text
+    assert "Findings" not in text and "Constats (" not in text
+    musee = _text(explain(demo_scan, "musee.example", lang="fr"))
+    assert "n'est pas dans le registre des fournisseurs" in musee
+    assert "is not in the provider registry" not in musee
+    assert "no A or AAAA record" not in musee and "matches no provider pattern" not in musee
+
+
+def test_explain_prints_a_shared_control_chain_once(demo_scan: Scan) -> None:
+    lines = explain(demo_scan, "www.sante.example", "web", lang="en")
+    text = _text(lines)
+    # Seven attributions, two operators of one parent: the chain to Microsoft's 10-K is printed
+    # once per operator, the other attributions refer to it.
+    assert text.count("Operator, parent and law: as in attribution 1/7") == 2
+    assert text.count("Operator, parent and law: as in attribution 4/7") == 3
+    assert text.count("SEC EDGAR CIK 0000789019") == 4  # entity + jurisdiction, two operators
+    assert len(lines) < 120

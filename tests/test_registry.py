@@ -175,13 +175,9 @@ def test_brief_facts_resolve_to_the_right_jurisdiction() -> None:
     assert REG.by_asn(22612) is REG.operators["namecheap"]
 
 
-_ENTITY_KEYS = frozenset(
-    "id name country ownership parent listed source reviewed unverified note".split()
-)
-_OPERATOR_KEYS = frozenset(
-    "id name category parent asns patterns spf_includes org_names source reviewed unverified "
-    "note".split()
-)
+# The loader's own key sets (it rejects any other key): one list, kept with the parser.
+from sovaudit.attribute.registry import ENTITY_KEYS as _ENTITY_KEYS  # noqa: E402
+from sovaudit.attribute.registry import OPERATOR_KEYS as _OPERATOR_KEYS  # noqa: E402
 
 
 def test_every_registry_mapping_has_only_known_keys() -> None:

@@ -148,10 +148,85 @@ def test_hostile_report_in_headless_chromium(server: tuple[str, list[str], Path]
     assert tags.count("style") == 1
     assert [a for t, a in tree.tags if t == "link"] == [{"rel": "icon", "href": "data:,"}]
     assert all(not any(k.startswith("on") for k in a) for _, a in tree.tags)
-    assert tags.count("svg") == 3
+    assert tags.count("svg") == 4  # providers, jurisdiction, data class, organization
     # The hostile strings are in the page as text.
     for payload in ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
                     '=HYPERLINK("http://evil")', "[link](javascript:alert(1))", *bait):
         assert html.escape(payload, quote=False) in dom, payload
     # And the only request the server saw is the page itself.
     assert log == ["/report.html"]
+
+
+# Layout: the report holds from a phone to a desktop. A wrapper page (no CSP of its own) loads
+# the report in same-origin iframes of each width and measures it with the DOM; the results
+# are written into the wrapper, which --dump-dom returns.
+WIDTHS = (360, 768, 1280)
+MEASURE = """<!DOCTYPE html><html><body>
+%(frames)s
+<script>
+function measure(w) {
+  var f = document.getElementById("f" + w), d = f.contentDocument;
+  var res = {scroll: d.documentElement.scrollWidth, client: d.documentElement.clientWidth,
+             labels: 0, clipped: [], minText: 99, wide: []};
+  d.querySelectorAll("svg text.bar-label, svg text.bar-value").forEach(function (t) {
+    var box = t.closest(".chart").getBoundingClientRect(), svg = t.ownerSVGElement;
+    var s = svg.getBoundingClientRect(), r = t.getBoundingClientRect();
+    res.labels += 1;
+    if (r.left < s.left - 0.5 || r.right > s.right + 0.5) { res.clipped.push(t.textContent); }
+    res.minText = Math.min(res.minText, r.height);
+  });
+  function inScrollBox(el) {
+    for (var a = el.parentElement; a && a !== d.body; a = a.parentElement) {
+      var o = f.contentWindow.getComputedStyle(a).overflowX;
+      if (o === "auto" || o === "scroll") { return true; }
+    }
+    return false;
+  }
+  d.querySelectorAll("body *").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.right > res.client + 1 && r.width > 0 && !inScrollBox(el)) {
+      res.wide.push(el.tagName + "." + el.className);
+    }
+  });
+  document.getElementById("out" + w).textContent = JSON.stringify(res);
+}
+</script>
+</body></html>"""
+FRAME = ('<iframe id="f%(w)d" src="%(page)s" style="width:%(w)dpx;height:800px;border:0" '
+         'onload="measure(%(w)d)"></iframe><pre id="out%(w)d"></pre>')
+ARTIFACTS = Path(__file__).parent.parent / "build" / "test-artifacts"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.parametrize("page", ["demo.fr.html", "demo.en.html"])
+def test_layout_holds_from_phone_to_desktop(server: tuple[str, list[str], Path],
+                                            page: str) -> None:
+    import json
+    import re
+
+    base, _log, root = server
+    report = Path(__file__).parent.parent / "reports" / page
+    (root / page).write_text(report.read_text(encoding="utf-8"), encoding="utf-8")
+    frames = "\n".join(FRAME % {"w": w, "page": page} for w in WIDTHS)
+    (root / "measure.html").write_text(MEASURE % {"frames": frames}, encoding="utf-8")
+    dom = chromium_dump(f"{base}/measure.html", root / "profile")
+    for w in WIDTHS:
+        found = re.search(rf'<pre id="out{w}">(.*?)</pre>', dom, re.DOTALL)
+        assert found is not None and found.group(1), f"no measure at {w} px"
+        res = json.loads(html.unescape(found.group(1)))
+        assert res["scroll"] <= res["client"], f"horizontal page scroll at {w} px: {res}"
+        assert res["wide"] == [], f"elements wider than the page at {w} px"
+        assert res["labels"] > 20 and res["clipped"] == [], f"clipped labels at {w} px"
+        assert res["minText"] >= 9, f"chart text too small at {w} px: {res['minText']}"
+    # A screenshot per width, kept as a test artefact (build/ is not committed).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for w in WIDTHS:
+        shot = ARTIFACTS / f"{page.removesuffix('.html')}-{w}.png"
+        proc = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--user-data-dir={root / 'profile'}", f"--window-size={w},2400",
+             f"--screenshot={shot}", f"{base}/{page}"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert proc.returncode == 0 and shot.stat().st_size > 10_000, proc.stderr[-2000:]
+        print(f"screenshot: {shot}")

@@ -65,12 +65,13 @@ def test_markdown_new_and_resolved() -> None:
     # The new findings come first, right under the headline, where a CI reviewer looks.
     assert md.index("## New since the baseline") < md.index("## Key figures")
     new = section(md, "## New since the baseline", "## Key figures")
-    assert ("4 new findings since the baseline `previous/report.json` (`2026-11-18T12:00:00Z`); "
-            "2 resolved.") in new
+    # Counted in exposures (endpoint, controlling party) with a new finding, not in findings.
+    assert ("3 exposure(s) with a finding new since the baseline `previous/report.json` "
+            "(`2026-11-18T12:00:00Z`); 2 finding(s) of the baseline are gone.") in new
     items = [line for line in new.splitlines() if line.startswith("- ")]
-    assert items[0] == ("- Critical · `QC-HEALTH-INFO` · `portail.santequebec.ca` "
-                        "(Santé Québec, Website)")
-    assert len(items) == 4
+    assert items[0] == ("- Critical · `santequebec.ca` (Santé Québec, Email) · Microsoft "
+                        "Corporation · `US-CLOUD-ACT-MAIL`, `US-NSL-METADATA`")
+    assert len(items) == 3
     resolved = section(md, "## Resolved since the baseline", "## Endpoints")
     assert ("| Critical | `US-CLOUD-ACT-HOSTING` | `sante-qc` | `vieux` | "
             "`vieux.santequebec.ca` | Website | Hosting under US control (CLOUD Act) |") in resolved
@@ -87,10 +88,10 @@ def test_markdown_french_and_nothing_new() -> None:
     )
     md = render(replace(scan, endpoints=endpoints), "md", lang="fr", now=NOW)
     assert "## Nouveau depuis la référence" in md
-    assert "Aucun nouveau constat depuis la référence." in md
+    assert "Aucune nouvelle exposition depuis la référence." in md
     assert "## Résolus depuis la référence" in md
     assert "Aucun constat de la référence n'a été résolu." in md
-    assert "| inchangé |" in md
+    assert "(nouveau)" not in md  # nothing new: no exposure carries the badge
 
 
 def test_html_new_and_resolved_sections() -> None:
@@ -99,10 +100,10 @@ def test_html_new_and_resolved_sections() -> None:
     ids = {a["id"] for _, a in p.tags if a.get("id")}
     assert {"new-since-baseline", "resolved"} <= ids
     new = section(html, 'id="new-since-baseline"', "</section>")
-    assert new.count("<li>") == 4
-    # Each new finding links to its rule and to its endpoint's evidence.
+    assert new.count("<li>") == 3  # exposures with a new finding
+    # Each new exposure links to its endpoint's evidence.
     links = re.findall(r'href="#([^"]+)"', new)
-    assert links[:2] == ["rule-1", "e-4"] and set(links) <= ids
+    assert links[0].startswith("e-") and set(links) <= ids
     resolved = section(html, 'id="resolved"', "</section>")
     assert resolved.count("<tr><td>") == 2
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in resolved
@@ -159,7 +160,7 @@ def test_history_chart_in_html(tmp_path: Path) -> None:
                       r"<td class=\"num\">(\d+)</td><td class=\"num\">([\d.]+)</td>", fig)
     assert rows == [("2026-11-11T12:00:00Z", "6", "33.3"), ("2026-11-18T12:00:00Z", "5", "20.0"),
                     ("2026-11-25T12:00:00Z", "5", "20.0")]
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 5  # history + providers, jurisdiction, class, organization
     assert "chart-history" not in render(read_evidence(SAMPLE), "html", lang="en", now=NOW)
 
 
@@ -168,10 +169,10 @@ def test_history_table_in_markdown_and_write_reports(tmp_path: Path) -> None:
     written = write_reports(read_evidence(SAMPLE), ["md", "html"], tmp_path / "out",
                             lang="fr", now=NOW, history=iter(points))
     md = written[0].read_text(encoding="utf-8")
-    table = section(md, "## Historique", "## Sommaire")
+    table = section(md, "## Historique", "## Synthèse")
     assert "| Date de l'analyse | Points d'accès | Contrôle étranger (%) |" in table
-    assert "| `2026-11-11T12:00:00Z` | 6 | 33.3 | 33.3 |" in table
-    assert "| `2026-11-25T12:00:00Z` | 5 | 20.0 | 20.0 |" in table
+    assert "| `2026-11-11T12:00:00Z` | 6 | 33,3 | 33,3 |" in table  # decimal comma
+    assert "| `2026-11-25T12:00:00Z` | 5 | 20,0 | 20,0 |" in table
     # The iterator was read once and given to every format.
     assert 'id="chart-history-desc"' in written[1].read_text(encoding="utf-8")
 

@@ -120,3 +120,13 @@ def test_report_with_history(tmp_path: Path) -> None:
     assert "| `2026-11-18T12:00:00Z` | 6 | 33.3 | 33.3 |" in proc.stdout
     proc = run("report", str(SAMPLE), "--history", str(tmp_path / "missing.sqlite"))
     assert proc.returncode == 2 and "no such history database" in proc.stderr
+
+
+def test_report_for_one_organization(tmp_path: Path) -> None:
+    proc = run("report", str(SAMPLE), "--format", "md", "--lang", "en", "--org", "sante-qc")
+    assert proc.returncode == 0, proc.stderr
+    assert "### Santé Québec" in proc.stdout and '<a id="org-sante-qc"></a>' in proc.stdout
+    assert "Ville d'Exemple" not in proc.stdout and "hostile" not in proc.stdout
+    missing = run("report", str(SAMPLE), "--format", "md", "--org", "nope")
+    assert missing.returncode == 2
+    assert "no organization 'nope'" in missing.stderr and "sante-qc" in missing.stderr

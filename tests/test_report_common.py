@@ -93,13 +93,14 @@ def test_errors(tmp_path: Path) -> None:
     a_file.write_text("", encoding="utf-8")
     with pytest.raises(UserError, match="several formats need a directory"):
         write_reports(scan, ["md", "html"], a_file, lang="en", now=NOW)
-    with pytest.raises(ValueError, match="unsupported language 'de'"):
+    with pytest.raises(ValueError, match="unknown language 'de'"):
         render(scan, "md", lang="de", now=NOW)
 
 
 def test_every_string_exists_in_both_languages() -> None:
     tables = [i18n.STRINGS, i18n.SEVERITY_LABELS, i18n.DATA_CLASS_PHRASES,
-              i18n.DATA_CLASS_LABELS, i18n.JURISDICTION_LABELS, i18n.STATUS_LABELS]
+              i18n.DATA_CLASS_LABELS, i18n.JURISDICTION_LABELS, i18n.STATUS_LABELS,
+              i18n.EXPLAIN_LABELS]
     for table in tables:
         for key, texts in table.items():
             assert set(texts) == set(i18n.LANGS), key

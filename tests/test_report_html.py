@@ -76,7 +76,7 @@ def test_lang_title_and_headline(lang: str) -> None:
     text = " ".join(d.text)
     headline = {
         "en": "2 of 3 services holding health data are under US control",
-        "fr": "2 des 3 services qui détiennent des données de santé sont sous contrôle américain",
+        "fr": "2 services sur 3 qui détiennent des données de santé sont sous contrôle américain",
     }[lang]
     assert headline in text
     legal = {"en": "exposure analysis, not legal advice",
@@ -136,7 +136,7 @@ def test_accessible_markup() -> None:
     ths = [a for t, a in d.tags if t == "th"]
     assert ths and all(a.get("scope") in ("col", "row") for a in ths)
     svgs = [a for t, a in d.tags if t == "svg"]
-    assert len(svgs) == 3
+    assert len(svgs) == 4  # providers, jurisdiction, data class, organization
     assert all(a.get("role") == "img" and a.get("aria-labelledby") for a in svgs)
     ids = [a["id"] for _, a in d.tags if a.get("id")]
     assert len(ids) == len(set(ids)), "duplicate ids"
@@ -196,11 +196,16 @@ def test_rules_once_and_compact_findings_table() -> None:
     assert len(rule_ids) == 8  # one per distinct rule id of the sample
     body = raw[raw.index("<tbody>", raw.index('id="findings-table"')):]
     body = body[: body.index("</tbody>")]
-    assert body.count("<tr>") == 10
-    first = body.split("<tr>")[1]
+    assert body.count("<tr>") == 5  # one per exposure (endpoint, controlling party)
+    first = next(r for r in body.split("<tr>") if "portail.santequebec.ca" in r)
     assert 'href="#rule-1">QC-HEALTH-INFO</a>' in first
-    assert 'href="#e-4">portail.santequebec.ca</a>' in first
+    assert 'href="#e-4"><code>portail.santequebec.ca</code></a>' in first
     assert '<span class="badge badge-new">new</span>' in first
+    assert 'href="#org-sante-qc"' in first and 'class="gd g-us"' in first
+    # Good outcomes apart, organization cards with their anchors.
+    good = raw[raw.index('id="good-outcomes"'):raw.index('id="summary"')]
+    assert "SOV-PUBLIC-INFRA" in good and "sev-" not in good
+    assert '<article class="card" id="org-sante-qc">' in raw
 
 
 def test_french_step_labels_and_dataset_credit() -> None:

@@ -52,6 +52,7 @@ TABLES = {
     "STATUS_LABELS": i18n.STATUS_LABELS,
     "STEP_LABELS": i18n.STEP_LABELS,
     "LANG_NAMES": i18n.LANG_NAMES,
+    "EXPLAIN_LABELS": i18n.EXPLAIN_LABELS,
 }
 
 
@@ -277,7 +278,7 @@ def test_markdown_and_html_show_layer_names_not_codes() -> None:
     scan = _scan({"lang": "fr"}, layer=Layer.THIRD_PARTY)
     md = render(scan, "md", lang="fr", now=NOW)
     assert "| Service web tiers |" in md and "| third-party |" not in md
-    assert "(adresse, confiance 0.90)" in md
+    assert "(adresse, confiance 0,90)" in md  # decimal comma
     html = render(scan, "html", lang="fr", now=NOW)
     assert "<td>Service web tiers<td>" in html and ">third-party<" not in html
     en = render(scan, "md", lang="en", now=NOW)

@@ -71,7 +71,7 @@ def md(lang: str = "en") -> str:
     ("lang", "expected"),
     [
         ("en", "> **2 of 3 services holding health data are under US control**"),
-        ("fr", "> **2 des 3 services qui détiennent des données de santé sont sous contrôle "
+        ("fr", "> **2 services sur 3 qui détiennent des données de santé sont sous contrôle "
                "américain**"),
     ],
 )
@@ -86,7 +86,9 @@ def test_hostile_text_renders_as_text_only() -> None:
     # The only HTML our Markdown carries is details/summary; nothing from records becomes markup.
     assert not tags & {"script", "img", "link", "iframe", "style", "object"}
     hrefs = {attrs.get("href") for tag, attrs in doc.tags if tag == "a"}
-    assert hrefs == ALLOWED_LINKS
+    # External links are only ours; in-page links only go to our own rule anchors.
+    assert {h for h in hrefs if h and not h.startswith("#")} == ALLOWED_LINKS
+    assert all(re.fullmatch(r"#rule-\d+", h) for h in hrefs if h and h.startswith("#"))
     assert all(not any(k.startswith("on") for k in attrs) for _, attrs in doc.tags)
     text = "".join(doc.text)
     for payload in (
@@ -102,25 +104,33 @@ def test_hostile_text_renders_as_text_only() -> None:
 
 def test_summary_tables_and_sections() -> None:
     text = md()
-    assert "| Critical | 3 | 1 |" in text
-    assert "| **Total** | **10** | **2** |" in text
+    assert "| Critical | 2 |" in text and "| **Total** | **5** |" in text  # exposures
     assert "| United States (US) | 2 |" in text
-    assert "| Québec (public) (CA-QC) | 2 |" in text
-    assert "| Santé Québec | 3 | 2 | 2 |" in text
-    # One compact row per finding, most severe first, with the control chain and the badges.
+    assert "| Québec public sector (CA-QC) | 2 |" in text
+    assert "| Santé Québec | 2 | 3 | 2 | 2 |" in text
+    # One row per endpoint and controlling party, most severe first, legal bases linked.
     assert (
-        "| Critical | `US-CLOUD-ACT-MAIL` | Santé Québec | `santequebec.ca` | Email | "
-        "Microsoft 365 / Exchange Online | Microsoft Corporation | United States (US) | "
-        "accepted risk, unchanged |" in text
+        "| Critical (new) | Santé Québec | `santequebec.ca` | Email | Microsoft Corporation "
+        "(Microsoft 365 / Exchange Online) | United States (US) | Health | "
+        "[`US-CLOUD-ACT-MAIL`](#rule-3), [`US-NSL-METADATA`](#rule-6) |" in text
     )
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "` | " in line
-            and line.split(" | ")[0][2:] in ("Critical", "Medium", "Low", "Info")]
-    assert len(rows) == 10
+    exposures = text[text.index("## Exposures"):text.index("## Who the providers are")]
+    assert len([x for x in exposures.splitlines() if x.startswith("| ")]) == 2 + 5
+    assert "The 10 rule-level findings are in the JSON, CSV and SARIF reports." in text
+    # Good outcomes in their own section, never with a severity.
+    good = text[text.index("## Good outcomes"):text.index("## Organizations at a glance")]
+    assert "`SOV-PUBLIC-INFRA`" in good and "Info" not in good
+    assert "| 2 | Microsoft Corporation | United States (US) | United States | 2 | 1 | 2 |" \
+        in text
     # Each rule's rationale and references once, whatever the number of its findings.
     assert text.count("No source identified who operates this endpoint") == 1
     assert text.count("### `UNKNOWN-OPERATOR` Operator could not be attributed") == 1
+    assert '<a id="rule-5"></a>' in text
     assert "**Medium** · Findings: 2; accepted: 0" in text
-    positions = [text.index(h) for h in ("## Findings", "## Rules that matched",
+    positions = [text.index(h) for h in ("Scan of 2026-11-25", "Most exposed: Santé Québec",
+                                         "## Exposures", "## Who the providers are",
+                                         "## Good outcomes", "## Organizations at a glance",
+                                         '<a id="org-sante-qc"></a>', "## Legal bases",
                                          "## Evidence chains", "### Control chains",
                                          "### Sources", "## About this scan")]
     assert positions == sorted(positions)
@@ -134,16 +144,17 @@ def test_summary_tables_and_sections() -> None:
 
 def test_french_report_has_no_english_headings() -> None:
     text = md("fr")
-    for heading in ("## Sommaire", "## Constats", "## Règles déclenchées", "## Avis juridique",
+    for heading in ("## Synthèse", "## Expositions", "## Fondements juridiques",
+                    "## Avis juridique", "## Cas favorables", "## Qui sont les fournisseurs",
                     "analyse d'exposition, pas un avis juridique", "## Jeux de données",
                     "## Chaînes de preuve",
                     "enregistrement `A dossier.santequebec.ca -> 199.84.16.10`",
                     "adresse `198.51.100.77`", "motif de nom",
                     "### Chaînes de contrôle", "société mère `Microsoft Corporation`",
-                    "juridiction `US`", "| Critique | `US-CLOUD-ACT-MAIL` |",
-                    "risque accepté, inchangé", "| Courriel |",
+                    "juridiction `US`", "| Critique (nouveau) | Santé Québec | `santequebec.ca` |",
+                    "Faible (risque accepté)", "| Courriel |",
                     "Courriel traité par un fournisseur sous contrôle américain (CLOUD Act)"):
-        assert heading in text
+        assert heading in text, heading
     assert "## Findings" not in text and "Legal notice" not in text
     assert " parent `" not in text and " record `" not in text and "Triggered" not in text
 
@@ -177,25 +188,25 @@ def _ep(service: str, classes: tuple[DataClass, ...], jur: str | None) -> Endpoi
         # Unattributed services are not "not under US control": the headline says so.
         ([_ep("a", (DataClass.HEALTH,), None), _ep("b", (DataClass.HEALTH,), None)],
          "0 of 2 services holding health data are under US control (2 not attributed)",
-         "0 des 2 services qui détiennent des données de santé sont sous contrôle américain "
+         "0 services sur 2 qui détiennent des données de santé sont sous contrôle américain "
          "(2 non attribués)"),
         ([_ep("a", (DataClass.HEALTH,), "CA"), _ep("b", (DataClass.HEALTH,), None),
           _ep("c", (DataClass.HEALTH,), "US")],
          "1 of 3 services holding health data is under US control (1 not attributed)",
-         "1 des 3 services qui détiennent des données de santé est sous contrôle américain "
+         "1 service sur 3 qui détient des données de santé est sous contrôle américain "
          "(1 non attribué)"),
         ([_ep("a", (DataClass.TAX,), None)],
          "The only service holding tax data could not be attributed",
          "Le seul service qui détient des données fiscales n'a pas pu être attribué"),
         ([_ep("a", (), None), _ep("b", (), "US"), _ep("c", (), "CA")],
          "1 of 3 services is under US control (1 not attributed)",
-         "1 des 3 services est sous contrôle américain (1 non attribué)"),
+         "1 service sur 3 est sous contrôle américain (1 non attribué)"),
         ([_ep("a", (DataClass.HEALTH,), "US"), _ep("b", (DataClass.HEALTH,), "CA-QC"),
           _ep("c", (DataClass.TAX,), "US")],
          "1 of 2 services holding health data is under US control",
-         "1 des 2 services qui détiennent des données de santé est sous contrôle américain"),
+         "1 service sur 2 qui détient des données de santé est sous contrôle américain"),
         ([_ep("a", (DataClass.PUBLIC,), "US"), _ep("b", (), "US"), _ep("c", (), "FR")],
-         "2 of 3 services are under US control", "2 des 3 services sont sous contrôle américain"),
+         "2 of 3 services are under US control", "2 services sur 3 sont sous contrôle américain"),
     ],
 )
 def test_headline_grammar(endpoints: list[Endpoint], en: str, fr: str) -> None:
@@ -213,7 +224,7 @@ def test_empty_scan_renders() -> None:
     scan = Scan(tool_version="0.1.0", generated_at="2026-11-25T12:00:00Z", inventory="i.yaml",
                 resolvers=(), endpoints=())
     text = render(scan, "md", lang="fr", now=NOW)
-    assert "Aucun service n'a été analysé" in text and "Aucun constat." in text
+    assert "Aucun service n'a été analysé" in text and "Aucune exposition." in text
 
 
 @settings(max_examples=300, deadline=None)

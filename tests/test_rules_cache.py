@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 
 from sovaudit.evaluate import engine, evaluate, load_rules
 from sovaudit.models import Attribution, DataClass, Endpoint, EvidenceStep, Layer, Status
@@ -33,6 +34,11 @@ def test_same_facts_different_subjects_keep_their_own_evidence() -> None:
     assert [f.rule_id for f in out[0].findings] == [f.rule_id for f in out[1].findings]
 
 
-def test_fast_copy_path_is_active() -> None:
-    # A change to Endpoint's fields turns the positional copy off silently: notice it here.
-    assert engine._POSITIONAL_COPY is True
+def test_fast_copy_equals_replace() -> None:
+    # The generated copy keeps every field of Endpoint, whatever fields it gains.
+    endpoint = engine.Endpoint(
+        "org", "svc", "h.example", Layer.WEB, (), Status.OK, "r", "Org", (), ("192.0.2.1",),
+        ("h.example",), (), (), None, {"k": 1},
+    )
+    findings = (engine.Finding("R", engine.Severity.LOW, "t", "r"),)
+    assert engine._with_findings(endpoint, findings) == replace(endpoint, findings=findings)

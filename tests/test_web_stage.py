@@ -340,10 +340,11 @@ def test_reports_show_the_web_details_compactly(probed: tuple[Scan, int], lang: 
     label = {"fr": "Sonde web", "en": "Web probe"}[lang]
     issued = {"fr": "Certificat émis par", "en": "Certificate issued by"}[lang]
     assert f"**{label}**" in md and f"<strong>{label}</strong>" in html
-    assert f"{issued}: Let's Encrypt (ISRG)\n" in md
+    colon = "\u202f: " if lang == "fr" else ": "  # French typography
+    assert f"{issued}{colon}Let's Encrypt (ISRG)\n" in md
     assert "Cloudflare (CF-Ray header), Azure Front Door (X-Azure-Ref header)" in md
     assert "Cloudflare (CF-Ray header)" in html
-    assert f"{issued}: Let&#39;s Encrypt (ISRG)</li>" in html
+    assert f"{issued}{colon}Let&#39;s Encrypt (ISRG)</li>" in html
     assert "`login.microsoftonline.com`" in md
     assert "<code>fonts.googleapis.com</code>" in html
     third = {"fr": "Tiers (7)", "en": "Third parties (7)"}[lang]

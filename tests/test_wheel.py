@@ -29,6 +29,8 @@ REQUIRED = [
     "sovaudit/attribute/data/ip2asn-v6.bin.xz",
     "sovaudit/attribute/data/asn-names.tsv.xz",
     "sovaudit/attribute/data/NOTICE.ip2asn.md",
+    "sovaudit/attribute/data/asn-country.tsv.xz",
+    "sovaudit/attribute/data/NOTICE.asn-country.md",
     "sovaudit/attribute/data/providers.yaml",
     "sovaudit/attribute/data/tokens.yaml",
     "sovaudit/collect/data/web_signals.yaml",

@@ -12,7 +12,7 @@ signal                                      confidence  notes
 name pattern or TXT tenant token            0.95        for names (cname, mx, ns, spf, txt)
 ASN listed in the registry                  0.90        for addresses
 RDAP/whois registrant matches the registry  0.60        for addresses
-AS name matches an operator's known names   0.40        flagged ``weak``
+sibling: AS name equals an operator's name  0.50        flagged ``sibling``, ``name-match``
 country of registration only                0.30        operator unknown, flagged ``weak``
 nothing                                     0.00        status unknown, jurisdiction None
 ==========================================  ==========  =====================================
@@ -23,6 +23,9 @@ operator and ownership chain; a name's pattern matches) in bounded per-instance 
 the per-endpoint parts (the DNS record or "via" step first, a conflict with the name that led to
 the address) on each call. Results are identical with or without the caches
 (tests/test_attribution_cache.py).
+
+The module is large on purpose: the precedence core and its memo caches share one instance's
+state, and splitting it would put the caches and the rules they serve in different places.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, cast
 
+from sovaudit.attribute.asncountry import AsnCountryTable
 from sovaudit.attribute.asntable import AsnTable
 from sovaudit.attribute.mail import MailEvidence, mail_verdict
 from sovaudit.attribute.netclass import classify
@@ -49,14 +53,69 @@ from sovaudit.models import (
     EvidenceStep,
     Layer,
     Status,
+    field_copier,
 )
 
 CONF_PATTERN = 0.95
 CONF_TOKEN = 0.95
 CONF_ASN = 0.9
 CONF_RDAP = 0.6
-CONF_AS_NAME = 0.4
+CONF_AS_NAME = 0.5  # a sibling network: the AS name equals an operator's (normalized, in full)
+CONF_SIBLING = CONF_AS_NAME
 CONF_COUNTRY = 0.3
+
+# The three levels an answer comes from (lookup and reports say which, in both languages).
+LEVEL_CHAIN = "chain"  # an operator of the registry, with its ownership chain
+LEVEL_COUNTRY = "country"  # only the country where the AS's addresses are registered (weak)
+LEVEL_NONE = "none"  # neither operator nor country
+LEVEL_TITLE = {"en": "Level", "fr": "Niveau"}
+LEVEL_LABELS: dict[str, dict[str, str]] = {
+    LEVEL_CHAIN: {
+        "en": "operator and ownership chain (registry)",
+        "fr": "exploitant et chaîne de propriété (registre)",
+    },
+    LEVEL_COUNTRY: {
+        "en": "country only: registered in {country}; owner not in the registry",
+        "fr": "pays seulement : enregistré en {country} ; propriétaire absent du registre",
+    },
+    LEVEL_NONE: {
+        "en": "nothing: operator and country unknown",
+        "fr": "rien : exploitant et pays inconnus",
+    },
+}
+
+
+def attribution_level(at: Attribution) -> str:
+    """Which of the three levels an attribution comes from: chain, country or none."""
+    if at.status is Status.OK and at.operator is not None:
+        return LEVEL_CHAIN
+    if at.jurisdiction:
+        return LEVEL_COUNTRY
+    return LEVEL_NONE
+
+
+# Short forms, where the context already says why (the Markdown report's evidence chains).
+LEVEL_SHORT: dict[str, dict[str, str]] = {
+    LEVEL_CHAIN: {"en": "operator chain", "fr": "chaîne de l'exploitant"},
+    LEVEL_NONE: {"en": "nothing", "fr": "rien"},
+}
+
+
+def level_label(at: Attribution, lang: str = "en", *, short: bool = False) -> str:
+    """The level of ``at`` in plain words, in ``lang`` (fr or en); ``short`` for terse lists.
+
+    The country level keeps its full wording even when short: "registered in CH; owner not in
+    the registry" is what sets a weak answer apart.
+    """
+    level = attribution_level(at)
+    labels = LEVEL_SHORT.get(level, LEVEL_LABELS[level]) if short else LEVEL_LABELS[level]
+    template = labels.get(lang) or labels["en"]
+    return template.format(country=at.jurisdiction or "?")
+
+
+def is_weak(at: Attribution) -> bool:
+    """True for a weak attribution (a country of registration, never an operator's chain)."""
+    return "weak" in at.flags
 
 # Web probe attributions. A response header is only what the server says about itself: any
 # server can send "CF-Ray", so it weighs less than DNS or ASN facts.
@@ -97,10 +156,10 @@ UNKNOWN_REASONS: dict[str, dict[str, str]] = {
         "fr": "l'AS{asn} est privé ou réservé : il n'est jamais annoncé sur Internet",
     },
     "country-only": {
-        "en": "AS{asn} ({asn_name}) is not in the provider registry; jurisdiction {country} is "
-        "only the country of registration (weak)",
-        "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs; la juridiction "
-        "{country} n'est que le pays d'enregistrement (indice faible)",
+        "en": "AS{asn} ({asn_name}) is not in the provider registry; registered in {country} "
+        "(weak)",
+        "fr": "l'AS{asn} ({asn_name}) n'est pas dans le registre des fournisseurs ; enregistré "
+        "en {country} (indice faible)",
     },
     "no-pattern": {
         "en": "{name} matches no provider pattern and no address was resolved for it",
@@ -170,6 +229,12 @@ class AsnMatchLike(Protocol):
     def source(self) -> str: ...
 
 
+class CountryLookup(Protocol):
+    """An ASN -> country-of-registration table (sovaudit.attribute.asncountry.AsnCountryTable)."""
+
+    def country_of(self, asn: int) -> Any: ...
+
+
 class AsnLookup(Protocol):
     """An IP-to-ASN table (sovaudit.attribute.asntable.AsnTable)."""
 
@@ -183,7 +248,7 @@ class _AsnFact:
     asn: int
     name: str | None
     network: str | None
-    country: str | None
+    country: Any  # a code (Team Cymru, RDAP), an AsnCountry (offline table) or None
     source: str
 
 
@@ -248,58 +313,14 @@ class _Tail:
     first: Entity
 
 
-def _with_attributions(
-    endpoint: Endpoint, attributions: tuple[Attribution, ...], details: dict[str, Any]
-) -> Endpoint:
-    """``replace(endpoint, attributions=..., details=...)``, without the per-call field walk.
-
-    tests/test_attribution_cache.py checks it against ``replace`` with every field set, so a
-    field added to Endpoint cannot be dropped here unnoticed.
-    """
-    return Endpoint(
-        organization=endpoint.organization,
-        service=endpoint.service,
-        host=endpoint.host,
-        layer=endpoint.layer,
-        data_classes=endpoint.data_classes,
-        status=endpoint.status,
-        reason=endpoint.reason,
-        organization_name=endpoint.organization_name,
-        records=endpoint.records,
-        addresses=endpoint.addresses,
-        names=endpoint.names,
-        attributions=attributions,
-        findings=endpoint.findings,
-        source=endpoint.source,
-        details=details,
-    )
-
-
-def _with_evidence(at: Attribution, evidence: tuple[EvidenceStep, ...]) -> Attribution:
-    """``replace(at, evidence=evidence)`` without dataclasses.replace's per-call field walk.
-
-    Checked against ``replace`` with every field set by tests/test_attribution_cache.py.
-    """
-    return Attribution(
-        subject=at.subject,
-        role=at.role,
-        address=at.address,
-        asn=at.asn,
-        asn_name=at.asn_name,
-        operator=at.operator,
-        operator_name=at.operator_name,
-        category=at.category,
-        ultimate_parent=at.ultimate_parent,
-        jurisdiction=at.jurisdiction,
-        operator_jurisdiction=at.operator_jurisdiction,
-        ownership=at.ownership,
-        confidence=at.confidence,
-        status=at.status,
-        reason=at.reason,
-        flags=at.flags,
-        conflicts=at.conflicts,
-        evidence=evidence,
-    )
+# One positional constructor call each (dataclasses.replace walks the fields on every call);
+# tests/test_attribution_cache.py checks them against replace with every field set.
+_with_attributions: Callable[[Endpoint, tuple[Attribution, ...], dict[str, Any]], Endpoint] = (
+    field_copier(Endpoint, "attributions", "details")
+)
+_with_evidence: Callable[[Attribution, tuple[EvidenceStep, ...]], Attribution] = field_copier(
+    Attribution, "evidence"
+)
 
 
 def _flagging(add: _Add, flag: str) -> _Add:
@@ -342,9 +363,12 @@ class Attributor:
         cymru: Mapping[str, object] | None = None,
         rdap: Mapping[str, object] | None = None,
         cache_size: int = CACHE_SIZE,
+        country_table: CountryLookup | None = None,
     ) -> None:
         self.registry = registry
         self.asn_table = asn_table
+        # ASN -> country of registration: the weak, country-only answer for unlisted ASNs.
+        self.country_table = country_table
         # Copies: the caches below assume these answers never change after construction.
         self.cymru: Mapping[str, object] = dict(cymru or {})
         self.rdap: Mapping[str, object] = dict(rdap or {})
@@ -371,7 +395,12 @@ class Attributor:
     ) -> Attributor:
         """The shipped registry with the default IP-to-ASN table (user's update if any)."""
         return cls(
-            default_registry(), AsnTable.default(), cymru=cymru, rdap=rdap, cache_size=cache_size
+            default_registry(),
+            AsnTable.default(),
+            cymru=cymru,
+            rdap=rdap,
+            cache_size=cache_size,
+            country_table=AsnCountryTable.default(),
         )
 
     # -- public API ------------------------------------------------------------------------
@@ -387,9 +416,10 @@ class Attributor:
                 licence="Apache-2.0",
             )
         ]
-        table_ds = getattr(self.asn_table, "dataset", None)
-        if isinstance(table_ds, Dataset):
-            out.append(table_ds)
+        for table in (self.asn_table, self.country_table):
+            table_ds = getattr(table, "dataset", None)
+            if isinstance(table_ds, Dataset):
+                out.append(table_ds)
         return out
 
     def attribute_name(self, name: str, role: str) -> Attribution | None:
@@ -408,15 +438,18 @@ class Attributor:
         if op is not None:
             draft.evidence.append(EvidenceStep("asn", f"AS{asn}", self._registry_source))
             return self._resolved(draft, op, CONF_ASN)
-        if draft.asn_name:
-            draft.evidence.append(EvidenceStep("asn", f"AS{asn} {draft.asn_name}", "asn table"))
-            op = self.registry.match_org_name(draft.asn_name)
-            if op is not None:
-                draft.flag("weak", "as-name-match")
-                return self._resolved(draft, op, CONF_AS_NAME)
         if any(lo <= asn <= hi for lo, hi in _RESERVED_ASNS):
             draft.flag("bogon", "reserved-asn")
             return self._unknown(draft, reason_text("reserved-asn", asn=asn))
+        source = getattr(self.asn_table, "source_label", "asn table")
+        if draft.asn_name:
+            draft.evidence.append(EvidenceStep("asn", f"AS{asn} {draft.asn_name}", source))
+            sibling = self._sibling(asn, draft.asn_name, source, draft)
+            if sibling is not None:
+                return sibling
+        fact = _AsnFact(asn, draft.asn_name, None, self._country(asn), source)
+        if fact.country is not None:
+            return self._country_only(fact, draft)
         draft.flag("asn-not-in-registry")
         return self._unknown(
             draft,
@@ -517,7 +550,8 @@ class Attributor:
         ok = unknown = 0
         for a in out:  # one pass: this runs for every endpoint of a scan
             if a.role != ROLE_CA:
-                if a.jurisdiction:
+                # A weak answer (registration country only) says nothing about control.
+                if a.jurisdiction and "weak" not in a.flags:
                     jurisdictions.add(a.jurisdiction)
                 if a.operator:
                     operators.setdefault(a.operator)
@@ -987,7 +1021,7 @@ class Attributor:
         if self.asn_table is not None:
             m = self.asn_table.lookup(ip)
             if m is not None:
-                table = _AsnFact(int(m.asn), m.name, m.network, None, m.source)
+                table = _AsnFact(int(m.asn), m.name, m.network, self._country(int(m.asn)), m.source)
         live: _AsnFact | None = None
         c = self.cymru.get(ip)
         if c is not None and _attr(c, "asn") is not None:
@@ -1052,33 +1086,75 @@ class Attributor:
             )
         return None, country
 
+    def _country(self, asn: int) -> Any:
+        """The registration country of ``asn`` from the offline table (an AsnCountry), or None."""
+        if self.country_table is None:
+            return None
+        return self.country_table.country_of(asn)
+
+    def _sibling(
+        self, asn: int, as_name: str, source: str, draft: _Draft
+    ) -> Attribution | None:
+        """An unlisted ASN whose AS name is, in full, the name of a registry operator."""
+        hit = self.registry.match_sibling(as_name, asn)
+        if hit is None:
+            return None
+        draft.flag("sibling", "name-match")
+        draft.evidence.append(
+            EvidenceStep(
+                "as-name",
+                f"{as_name} = {hit.name} (sibling network of {hit.operator.id}, matched by name)",
+                source,
+            )
+        )
+        return self._resolved(draft, hit.operator, CONF_SIBLING)
+
+    def _country_only(self, fact: _AsnFact, draft: _Draft) -> Attribution:
+        """The weak answer: the AS's name as the operator's and its country of registration."""
+        country = fact.country
+        name = fact.name or "name unknown"
+        if isinstance(country, str):
+            code, where, source = country.upper(), "", f"country of registration ({fact.source})"
+        else:  # an AsnCountry from the offline table
+            code = str(country.country).upper()
+            where = f" ({country.share} % of the AS's space)"
+            source = country.source
+        draft.flag("weak", "country-only")
+        if fact.name:
+            draft.evidence.append(EvidenceStep("as-name", fact.name, fact.source))
+        draft.evidence.append(
+            EvidenceStep("registration-country", f"{code}{where}", source)
+        )
+        return Attribution(
+            subject=draft.subject,
+            role=draft.role,
+            address=draft.address,
+            asn=draft.asn,
+            asn_name=draft.asn_name,
+            operator_name=fact.name,
+            jurisdiction=code,
+            confidence=CONF_COUNTRY,
+            status=Status.UNKNOWN,
+            reason=reason_text("country-only", asn=fact.asn, asn_name=name, country=code),
+            flags=tuple(draft.flags),
+            conflicts=tuple(draft.conflicts),
+            evidence=tuple(draft.evidence),
+        )
+
     def _fallback_unlisted_asn(self, ip: str, fact: _AsnFact, draft: _Draft) -> Attribution:
         op, rdap_country = self._rdap_operator(ip, draft)
         if op is not None:
             draft.flag("rdap-match")
             return self._resolved(draft, op, CONF_RDAP)
         if fact.name:
-            op = self.registry.match_org_name(fact.name)
-            if op is not None:
-                draft.flag("weak", "as-name-match")
-                return self._resolved(draft, op, CONF_AS_NAME)
-        country = fact.country or rdap_country
+            sibling = self._sibling(fact.asn, fact.name, fact.source, draft)
+            if sibling is not None:
+                return sibling
+        if fact.country is None and rdap_country:
+            fact = replace(fact, country=str(rdap_country))
+        if fact.country:
+            return self._country_only(fact, draft)
         name = fact.name or "name unknown"
-        if country:
-            draft.flag("weak", "country-only")
-            draft.evidence.append(
-                EvidenceStep(
-                    "jurisdiction", str(country), f"country of registration ({fact.source})"
-                )
-            )
-            return replace(
-                self._unknown(
-                    draft,
-                    reason_text("country-only", asn=fact.asn, asn_name=name, country=country),
-                ),
-                jurisdiction=str(country).upper(),
-                confidence=CONF_COUNTRY,
-            )
         draft.flag("asn-not-in-registry")
         return self._unknown(draft, reason_text("asn-not-in-registry", asn=fact.asn, asn_name=name))
 

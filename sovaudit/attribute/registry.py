@@ -28,6 +28,22 @@ PATTERN_ROLES = ("cname", "mx", "ns", "any")
 _COUNTRY = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _GLOB = re.compile(r"^[a-z0-9*_.-]+$")
+# The keys an entry may have: anything else is a typo, or the stray key an unquoted comma makes
+# in a flow mapping ("name: Equinix, Inc." reads as name "Equinix" plus a key "Inc.").
+ENTITY_KEYS = frozenset(
+    "id name country ownership parent listed source reviewed verified unverified note".split()
+)
+OPERATOR_KEYS = frozenset(
+    "id name category parent asns patterns spf_includes org_names exclude_asns source reviewed "
+    "verified unverified note".split()
+)
+# Normalized organization names too generic to identify an operator by an AS name alone.
+GENERIC_ORG_NAMES = frozenset(
+    "cloud hosting host internet network networks net telecom telecommunications communications "
+    "data datacenter data center online web server servers services service it isp dns mail "
+    "cdn security government university public private global international group holding "
+    "holdings systems technologies technology solutions digital media".split()
+)
 # Legal-form words dropped before comparing organization names (RDAP registrants, AS names).
 _LEGAL_FORMS = frozenset(
     "inc incorporated llc ltd limited ltee ltée corp corporation co company sa sas gmbh bv b.v "
@@ -51,6 +67,7 @@ class Entity:
     note: str | None = None
     line: int = 0
     file: str = ""  # the data file that defines it ("" for the registry's main file)
+    verified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +99,18 @@ class Operator:
     note: str | None = None
     line: int = 0
     file: str = ""  # the data file that defines it ("" for the registry's main file)
+    # ASNs whose AS name matches the operator's names but that are not its networks, with why.
+    exclude_asns: tuple[tuple[int, str], ...] = ()
+    verified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiblingMatch:
+    """An AS name equal (normalized) to a registry name of an operator or of a subsidiary."""
+
+    operator: Operator
+    name: str  # the registry name it equals
+    key: str  # the normalized form both share
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +165,9 @@ def normalize_org(name: str) -> str:
     return " ".join(w for w in words if w and w not in _LEGAL_FORMS)
 
 
+_NO_HIT: Any = object()
+
+
 def _is_date(text: str) -> bool:
     try:
         date.fromisoformat(text)
@@ -156,8 +188,11 @@ class Registry:
         entities: Iterable[Entity],
         tokens: Iterable[Token] = (),
         path: str = "providers.yaml",
+        warnings: Iterable[str] = (),
     ) -> None:
         self.version = version
+        # What the loader repaired (FILE:LINE: message), e.g. a name split by an unquoted comma.
+        self.warnings: tuple[str, ...] = tuple(warnings)
         self.reviewed = reviewed
         self.path = path
         self.operators: dict[str, Operator] = {}
@@ -186,6 +221,9 @@ class Registry:
                     f"token {tok.prefix!r} refers to unknown operator {tok.operator!r}", path=path
                 )
         self._check_entities()
+        self._siblings: dict[str, SiblingMatch] | None = None
+        self._sibling_memo: dict[str, Any] = {}
+        self.ambiguous_names: dict[str, tuple[str, ...]] = {}
 
     def _add_operator(self, op: Operator) -> None:
         path = op.file or self.path
@@ -377,6 +415,78 @@ class Registry:
         key = normalize_org(name)
         return self._orgs.get(key) if key else None
 
+    # -- sibling networks --------------------------------------------------------------------
+
+    def registry_names(self, operator_id: str) -> tuple[str, ...]:
+        """The names an operator is known by: its org_names, trading name and legal entity."""
+        op = self.operators[operator_id]
+        return (*op.org_names, op.name, self.entities[op.entity].name)
+
+    def _sibling_index(self) -> dict[str, SiblingMatch]:
+        """Normalized name -> operator, for every operator's names and its subsidiaries' names.
+
+        A subsidiary is an entity of the registry whose parent chain reaches an operator's own
+        entity without being any operator's entity itself (it maps to the first operator of its
+        nearest such ancestor). A name that two operators under different ultimate parents both
+        claim is dropped (``ambiguous_names``), and generic names (``GENERIC_ORG_NAMES``, or
+        shorter than 3 characters) never match: an AS is recognized only by its full name.
+        """
+        if self._siblings is not None:
+            return self._siblings
+        first_op: dict[str, Operator] = {}
+        for op in self.operators.values():
+            first_op.setdefault(op.entity, op)
+        claims: dict[str, list[tuple[Operator, str]]] = {}
+
+        def claim(name: str, op: Operator) -> None:
+            key = normalize_org(name)
+            if len(key) < 3 or key in GENERIC_ORG_NAMES:
+                return
+            claims.setdefault(key, []).append((op, name))
+
+        for op in self.operators.values():
+            for name in self.registry_names(op.id):
+                claim(name, op)
+        for ent in self.entities.values():
+            if ent.id in first_op:
+                continue
+            for ancestor in self.chain_of_entity(ent.id)[1:]:
+                owner = first_op.get(ancestor.id)
+                if owner is not None:
+                    claim(ent.name, owner)
+                    break
+        index: dict[str, SiblingMatch] = {}
+        for key, found in claims.items():
+            parents = {self.ultimate_parent(op.id).id for op, _ in found}
+            if len(parents) > 1:
+                self.ambiguous_names[key] = tuple(sorted({op.id for op, _ in found}))
+                continue
+            op, name = found[0]
+            index[key] = SiblingMatch(op, name, key)
+        self._siblings = index
+        return index
+
+    def match_sibling(self, as_name: str, asn: int | None = None) -> SiblingMatch | None:
+        """The operator whose registry name equals ``as_name`` once normalized, if any.
+
+        Full-name equality only (never a substring), so "Amazon Web Services Look-alike LLC"
+        is not Amazon. ``asn``, when given, must not be one the operator excludes.
+        """
+        hit = self._sibling_memo.get(as_name, _NO_HIT)
+        if hit is _NO_HIT:
+            # Memoised per name (an AS name recurs for every address of its ranges); bounded.
+            key = normalize_org(as_name)
+            hit = self._sibling_index().get(key) if key else None
+            if len(self._sibling_memo) >= 131_072:
+                self._sibling_memo.clear()
+            self._sibling_memo[as_name] = hit
+        if hit is None:
+            return None
+        found: SiblingMatch = hit
+        if asn is not None and any(asn == ex for ex, _ in found.operator.exclude_asns):
+            return None
+        return found
+
 
 # -- loading -------------------------------------------------------------------------------
 
@@ -396,13 +506,68 @@ def _reviewed(d: Mapping[str, Any], path: str, line: int, what: str) -> str:
     return text
 
 
-def parse_entity(d: Any, path: str) -> Entity:
-    """One ownership entity (provider registry or domain table), validated with FILE:LINE."""
+def _known_keys(
+    d: dict[str, Any],
+    allowed: frozenset[str],
+    path: str,
+    line: int,
+    what: str,
+    warnings: list[str] | None,
+) -> dict[str, Any]:
+    """``d`` with only ``allowed`` keys: an unknown key is an error, except one left by a comma.
+
+    In a flow mapping, ``name: Equinix, Inc.`` reads as ``name: Equinix`` plus a key ``Inc.``
+    with no value. Such null keys right after a text value are joined back to it (the name
+    becomes "Equinix, Inc." as written) and reported in ``warnings``; any other unknown key
+    raises, so a typo never silently drops a fact.
+    """
+    if all(k in allowed for k in d):
+        return d
+    repaired: dict[str, Any] = {}
+    previous: str | None = None
+    for key, value in d.items():
+        if key in allowed:
+            repaired[key] = value
+            previous = key if isinstance(value, str) else None
+            continue
+        if value is None and previous is not None and warnings is not None:
+            repaired[previous] = f"{repaired[previous]}, {key}"
+            warnings.append(
+                f"{path}:{line}: {what}: {previous!r} was split by an unquoted comma and read "
+                f"back as {repaired[previous]!r}; quote it"
+            )
+            continue
+        raise DatasetError(
+            f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))}); "
+            "an unquoted comma in a value? quote it",
+            path=path,
+            line=line,
+        )
+    return repaired
+
+
+def _optional_date(d: Mapping[str, Any], key: str, path: str, line: int, what: str) -> str | None:
+    value = d.get(key)
+    if value is None:
+        return None
+    text = value.isoformat() if isinstance(value, date) else value
+    if not isinstance(text, str) or not _is_date(text):
+        raise DatasetError(f"{what}: {key!r} must be an ISO date", path=path, line=line)
+    return text
+
+
+def parse_entity(d: Any, path: str, warnings: list[str] | None = None) -> Entity:
+    """One ownership entity (provider registry or domain table), validated with FILE:LINE.
+
+    ``warnings`` collects what was repaired (see ``_known_keys``); without it, any unknown key
+    is an error.
+    """
     line = getattr(d, "line", 0)
     if not isinstance(d, dict):
         raise DatasetError("each entity must be a mapping", path=path, line=line)
     eid = text_field(d, "id", path, line, "entity")
     what = f"entity {eid!r}"
+    d = _known_keys(d, ENTITY_KEYS, path, line, what, warnings)
     if not _ID.match(eid):
         raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
     country = text_field(d, "country", path, line, what)
@@ -430,6 +595,7 @@ def parse_entity(d: Any, path: str) -> Entity:
         note=optional_text_field(d, "note", path, line, what),
         line=line,
         file=path,
+        verified=_optional_date(d, "verified", path, line, what),
     )
 
 
@@ -457,12 +623,52 @@ def _parse_patterns(d: Mapping[str, Any], path: str, line: int, what: str) -> li
     return patterns
 
 
-def _parse_operator(d: Any, path: str) -> Operator:
+def _parse_exclusions(
+    d: Mapping[str, Any], path: str, line: int, what: str
+) -> tuple[tuple[int, str], ...]:
+    raw = d.get("exclude_asns") or []
+    out: list[tuple[int, str]] = []
+    if not isinstance(raw, list):
+        raise DatasetError(f"{what}: 'exclude_asns' must be a list", path=path, line=line)
+    for item in raw:
+        asn = item.get("asn") if isinstance(item, dict) else None
+        reason = item.get("reason") if isinstance(item, dict) else None
+        if (
+            not isinstance(item, dict)
+            or set(item) - {"asn", "reason"}
+            or not isinstance(asn, int)
+            or isinstance(asn, bool)
+            or not 0 < asn < 2**32
+            or not isinstance(reason, str)
+            or not reason.strip()
+        ):
+            raise DatasetError(
+                f"{what}: each 'exclude_asns' item is {{asn: N, reason: \"...\"}}",
+                path=path,
+                line=getattr(item, "line", line),
+            )
+        out.append((asn, reason.strip()))
+    return tuple(out)
+
+
+def _check_names(names: tuple[str, ...], path: str, line: int, what: str) -> None:
+    for name in names:
+        if not normalize_org(name):
+            raise DatasetError(
+                f"{what}: org name {name!r} is only a legal form: an unquoted comma split a "
+                "name? quote it",
+                path=path,
+                line=line,
+            )
+
+
+def _parse_operator(d: Any, path: str, warnings: list[str] | None = None) -> Operator:
     line = getattr(d, "line", 0)
     if not isinstance(d, dict):
         raise DatasetError("each operator must be a mapping", path=path, line=line)
     oid = text_field(d, "id", path, line, "operator")
     what = f"operator {oid!r}"
+    d = _known_keys(d, OPERATOR_KEYS, path, line, what, warnings)
     if not _ID.match(oid):
         raise DatasetError(f"{what}: id must match {_ID.pattern}", path=path, line=line)
     category = text_field(d, "category", path, line, what)
@@ -478,6 +684,14 @@ def _parse_operator(d: Any, path: str) -> Operator:
     ):
         raise DatasetError(f"{what}: 'asns' must be a list of AS numbers", path=path, line=line)
     spf = tuple(normalize_name(s) for s in _str_list(d, "spf_includes", path, line, what))
+    org_names = _str_list(d, "org_names", path, line, what)
+    _check_names(org_names, path, line, what)
+    exclusions = _parse_exclusions(d, path, line, what)
+    clash = set(asns) & {asn for asn, _ in exclusions}
+    if clash:
+        raise DatasetError(
+            f"{what}: AS{min(clash)} is both listed and excluded", path=path, line=line
+        )
     return Operator(
         id=oid,
         name=text_field(d, "name", path, line, what),
@@ -486,13 +700,15 @@ def _parse_operator(d: Any, path: str) -> Operator:
         asns=tuple(asns),
         patterns=tuple(_parse_patterns(d, path, line, what)),
         spf_includes=spf,
-        org_names=_str_list(d, "org_names", path, line, what),
+        org_names=org_names,
         source=text_field(d, "source", path, line, what),
         reviewed=_reviewed(d, path, line, what),
         unverified=bool(d.get("unverified", False)),
         note=optional_text_field(d, "note", path, line, what),
         line=line,
         file=path,
+        exclude_asns=exclusions,
+        verified=_optional_date(d, "verified", path, line, what),
     )
 
 
@@ -545,12 +761,13 @@ def parse_registry(
     reviewed = _reviewed(data, path, 1, "registry")
     entities: list[Entity] = []
     operators: list[Operator] = []
-    _parse_registry_part(data, path, entities, operators)
+    warnings: list[str] = []
+    _parse_registry_part(data, path, entities, operators, warnings)
     for text, fpath in fragments:
         part = _load_yaml(text, fpath)
         if not isinstance(part, dict):
             raise DatasetError("top level must be a mapping", path=fpath, line=1)
-        _parse_registry_part(part, fpath, entities, operators)
+        _parse_registry_part(part, fpath, entities, operators, warnings)
     tokens = (
         _parse_tokens(_load_yaml(tokens_text, tokens_path), tokens_path)
         if tokens_text is not None
@@ -564,6 +781,7 @@ def parse_registry(
             entities=entities,
             tokens=tokens,
             path=path,
+            warnings=warnings,
         )
     except DatasetError as exc:
         if exc.path == path and "token" in exc.message:
@@ -572,14 +790,18 @@ def parse_registry(
 
 
 def _parse_registry_part(
-    data: Mapping[str, Any], path: str, entities: list[Entity], operators: list[Operator]
+    data: Mapping[str, Any],
+    path: str,
+    entities: list[Entity],
+    operators: list[Operator],
+    warnings: list[str],
 ) -> None:
     ents = data.get("entities") or []
     ops = data.get("operators") or []
     if not isinstance(ents, list) or not isinstance(ops, list):
         raise DatasetError("'entities' and 'operators' must be lists", path=path, line=1)
-    entities.extend(parse_entity(e, path) for e in ents)
-    operators.extend(_parse_operator(o, path) for o in ops)
+    entities.extend(parse_entity(e, path, warnings) for e in ents)
+    operators.extend(_parse_operator(o, path, warnings) for o in ops)
 
 
 def load_registry(providers: Path, tokens: Path | None = None) -> Registry:

@@ -15,7 +15,7 @@ from sovaudit.attribute.registry import default_registry
 from sovaudit.cli.app import app
 from sovaudit.cli.common import error
 from sovaudit.cli.config import CONFIG_META, default_map, load_config
-from sovaudit.errors import SovauditError
+from sovaudit.errors import ExitCode, SovauditError
 from sovaudit.evaluate import load_rules
 
 __all__ = ["CONFIG_META", "app", "main"]
@@ -123,7 +123,8 @@ def _announce_config(settings: Any, command: str | None) -> None:
 
 # Each module registers its commands on `app` when imported.
 from sovaudit.cli import (  # noqa: E402,F401  isort: skip
-    ci_cmd,
+    diff_cmd,
+    history_cmd,
     data_cmd,
     demo_cmd,
     config_cmd,
@@ -146,4 +147,4 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         error("interrupted")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)

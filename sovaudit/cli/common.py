@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from sovaudit.errors import UserError
+from sovaudit.models import Severity
 from sovaudit.report.escape import terminal_text
 
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
@@ -64,3 +66,14 @@ FormatsOption = Annotated[
 LangOption = Annotated[
     str | None, typer.Option(help="Report language: fr or en (default: from LANG, else en).")
 ]
+
+
+def parse_severity(value: str | None, option: str) -> Severity | None:
+    """The severity an option names (``never``: None); UserError naming the option if unknown."""
+    if value is None or value == "never":
+        return None
+    try:
+        return Severity(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in Severity)
+        raise UserError(f"{option}: unknown severity {value!r} (valid: {valid}, never)") from None

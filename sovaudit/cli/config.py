@@ -17,6 +17,7 @@ from typing import Any
 
 from sovaudit.collect.dns import ResolverAddress
 from sovaudit.errors import UserError
+from sovaudit.i18n import LANGS
 
 CONFIG_FILE = "sovaudit.toml"
 PYPROJECT = "pyproject.toml"
@@ -66,7 +67,7 @@ KEYS: tuple[Key, ...] = (
     Key("timeout", "float", "timeout", "2.0", _within(0.05, 60)),
     Key("retries", "int", "retries", "2", _within(0, 10)),
     Key("concurrency", "int", "concurrency", "256", _within(1, 10_000)),
-    Key("lang", "str", "lang", "from LANG, else en", _one_of("fr", "en")),
+    Key("lang", "str", "lang", "from LANG, else en", _one_of(*LANGS)),
     Key("rules", "list", "rules", "none (only the shipped packs)", path_list=True),
     Key("skip_rules", "list", "skip_rule", "none"),
     Key("fail_on", "str", "fail_on", "never", _one_of(*_SEVERITIES)),

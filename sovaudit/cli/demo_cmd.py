@@ -10,9 +10,9 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import LangOption, err_console, safe
-from sovaudit.cli.scan_cmd import _check_lang, output_plan, summary_line, write_outputs
+from sovaudit.cli.scan_cmd import output_plan, summary_line, write_outputs
 from sovaudit.demo.run import run_demo
-from sovaudit.i18n import detect_lang
+from sovaudit.i18n import check_lang, detect_lang
 
 
 @app.command()
@@ -30,7 +30,7 @@ def demo(
 
     Example: sovaudit demo -o demo-report/ --lang fr
     """
-    language = _check_lang(lang) if lang else detect_lang()
+    language = check_lang(lang) if lang else detect_lang()
     formats_, out = output_plan(output, formats or ["json", "md", "html"])
     now = datetime.now(UTC)
     result = run_demo(now=now)

@@ -9,8 +9,8 @@ import typer
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
-from sovaudit.cli.scan_cmd import _check_lang
 from sovaudit.evidence.read import read_evidence
+from sovaudit.i18n import LANGS, check_lang, colon
 from sovaudit.report.explain import explain as explain_lines
 
 
@@ -36,12 +36,12 @@ def explain(
     Example: sovaudit explain out/report.json portail.sante.gouv.qc.ca --layer web --lang fr
     """
     scan = read_evidence(evidence)
-    language = _check_lang(lang) if lang else str(scan.options.get("lang") or "en")
-    if language not in ("fr", "en"):
+    language = check_lang(lang) if lang else str(scan.options.get("lang") or "en")
+    if language not in LANGS:
         language = "en"
     for line in explain_lines(scan, host, layer, lang=language):
         # Labels are ours, values come from DNS, whois and the inventory: both go through safe().
         text = f"{'  ' * line.depth}[bold]{safe(line.label)}[/]"
         if line.value:
-            text += f": {safe(line.value)}"
+            text += f"{colon(language)}{safe(line.value)}"
         out_console.print(text, soft_wrap=True)

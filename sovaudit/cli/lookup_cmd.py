@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sovaudit.attribute.engine import Attributor
+from sovaudit.attribute.engine import Attributor, attribution_level, level_label
 from sovaudit.cli.app import app
 from sovaudit.cli.common import out_console, safe
 from sovaudit.collect.names import normalize_name
@@ -101,6 +101,11 @@ _LABELS = {
     "ownership": {"en": "Ownership", "fr": "Propriété"},
     "public": {"en": "public (state-owned)", "fr": "publique (État)"},
     "private": {"en": "private", "fr": "privée"},
+    "level": {"en": "Level", "fr": "Niveau"},
+    "as_name": {
+        "en": "(AS name; not in the registry)",
+        "fr": "(nom de l'AS ; absent du registre)",
+    },
 }
 
 
@@ -119,9 +124,16 @@ def _render(attributions: list[Attribution], lang: str) -> None:
         jur = t("unknown", lang)
         if at.jurisdiction:
             jur = f"{at.jurisdiction} ({jurisdiction_label(at.jurisdiction, lang)})"
+        if at.operator:
+            operator = f"{at.operator_name} [{at.operator}]"
+        elif at.operator_name:
+            operator = f"{at.operator_name} {_label('as_name', lang)}"
+        else:
+            operator = None
         rows: list[tuple[str, str | None]] = [
+            (_label("level", lang), level_label(at, lang)),
             ("ASN", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn else None),
-            (t("operator", lang), at.operator_name and f"{at.operator_name} [{at.operator}]"),
+            (t("operator", lang), operator),
             (_label("category", lang), at.category),
             (t("parent", lang), at.ultimate_parent),
             (t("jurisdiction", lang), jur),
@@ -173,6 +185,9 @@ def lookup(
         payload = {
             "query": target,
             "attributions": to_jsonable(results),
+            # Per attribution, in order: chain (operator with its ownership chain), country
+            # (registration country only, weak) or none.
+            "levels": [attribution_level(at) for at in results],
             "datasets": to_jsonable(attributor.datasets()),
         }
         # ensure_ascii keeps control characters from DNS data escaped in the terminal.

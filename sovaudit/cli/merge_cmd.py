@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 
 from sovaudit.cli.app import app
-from sovaudit.cli.ci_cmd import parse_severity
-from sovaudit.cli.common import FormatsOption, err_console, safe, warn
+from sovaudit.cli.common import FormatsOption, err_console, parse_severity, safe, warn
 from sovaudit.cli.report_cmd import scan_time
-from sovaudit.cli.scan_cmd import _check_lang, exit_code, output_plan, write_outputs
+from sovaudit.cli.scan_cmd import exit_code, output_plan, write_outputs
 from sovaudit.evidence.baseline import load_scan
 from sovaudit.evidence.merge import EvidencePart, merge_scans
+from sovaudit.i18n import check_lang
 
 
 @app.command("merge")
@@ -60,7 +60,7 @@ def merge(
     result = merge_scans(parts)
     for message in result.warnings:
         warn(message)
-    language = _check_lang(lang) if lang else str(result.scan.options.get("lang") or "en")
+    language = check_lang(lang) if lang else str(result.scan.options.get("lang") or "en")
     written = write_outputs(
         result.scan,
         formats_,

@@ -15,8 +15,9 @@ from sovaudit.cli.scan_cmd import output_plan, write_outputs
 from sovaudit.errors import EvidenceError, UserError
 from sovaudit.evidence.history import series
 from sovaudit.evidence.read import read_evidence
-from sovaudit.i18n import LANGS, detect_lang
+from sovaudit.i18n import check_lang, detect_lang
 from sovaudit.report import render, write_reports
+from sovaudit.report.summary import only_organization
 
 
 def scan_time(generated_at: str, evidence: Path) -> datetime:
@@ -57,25 +58,29 @@ def report(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not list the files written.")
     ] = False,
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="Only this organization (inventory id): its own report."),
+    ] = None,
 ) -> None:
     """Render EVIDENCE again, offline: same evidence and language give the same bytes as 'scan'.
 
-    Example: sovaudit report out/report.json -o out/report.fr.html --lang fr
+    Example: sovaudit report out/report.json -o out/report.fr.html --lang fr --org ramq
     """
-    if lang is not None and lang not in LANGS:
-        raise UserError(f"unknown language {lang!r} (valid: {', '.join(LANGS)})")
-    language = lang or detect_lang()
+    language = check_lang(lang) if lang is not None else detect_lang()
     formats_, out = output_plan(output, formats)
     if out is not None and out.resolve() == evidence.resolve():
         raise UserError("refusing to overwrite the evidence file itself", path=str(out))
     scan = read_evidence(evidence)
     now = scan_time(scan.generated_at, evidence)
+    if org is not None:
+        scan = only_organization(scan, org)
     if history is None:
         written = write_outputs(
             scan, formats_, out, lang=language, now=now, inventory_path=inventory
         )
     else:
-        points = series(history)
+        points = series(history, org)
         if out is None:
             from sovaudit.report.escape import for_stdout
 

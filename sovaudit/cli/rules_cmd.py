@@ -12,7 +12,7 @@ from rich.table import Table
 
 from sovaudit.cli.app import app
 from sovaudit.cli.common import error, out_console, safe, safe_block
-from sovaudit.errors import RuleError, UserError
+from sovaudit.errors import ExitCode, RuleError, UserError
 from sovaudit.evaluate.loader import (
     DEFAULT_PROFILE,
     PROFILES,
@@ -23,6 +23,7 @@ from sovaudit.evaluate.loader import (
     load_rules,
     shipped_pack_paths,
 )
+from sovaudit.i18n import check_lang
 
 rules_app = typer.Typer(
     name="rules",
@@ -51,10 +52,6 @@ ProfileOpt = Annotated[
 ]
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in ("fr", "en"):
-        raise UserError(f"--lang: unknown language {lang!r} (use fr or en)")
-    return lang
 
 
 def rule_summary(rule: Rule) -> dict[str, Any]:
@@ -94,7 +91,7 @@ def list_rules(
 
     Example: sovaudit rules list --profile eu --lang fr
     """
-    _check_lang(lang)
+    check_lang(lang)
     ruleset = _load(rules, no_default_rules, profile)
     if as_json:
         # Plain print: JSON must reach stdout byte for byte, without Rich wrapping.
@@ -130,7 +127,7 @@ def show_rule(
 
     Example: sovaudit rules show US-CLOUD-ACT-HOSTING --lang fr
     """
-    _check_lang(lang)
+    check_lang(lang)
     ruleset = _load(rules, no_default_rules, profile)
     rule = ruleset.get(rule_id)
     if rule is None:
@@ -214,4 +211,4 @@ def validate(
             error(str(exc))
             failed += 1
     if failed:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.ERROR)

@@ -15,16 +15,24 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sovaudit.cli.app import app
-from sovaudit.cli.ci_cmd import parse_severity
-from sovaudit.cli.common import FormatsOption, LangOption, err_console, error, is_tty, safe, warn
+from sovaudit.cli.common import (
+    FormatsOption,
+    LangOption,
+    err_console,
+    error,
+    is_tty,
+    parse_severity,
+    safe,
+    warn,
+)
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.errors import SovauditError, UserError
+from sovaudit.errors import ExitCode, SovauditError, UserError
 from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
 from sovaudit.evidence.history import HistoryPoint, series
 from sovaudit.evidence.history import append as append_history
 from sovaudit.evidence.read import read_evidence
 from sovaudit.evidence.stream import EvidenceWriter
-from sovaudit.i18n import detect_lang
+from sovaudit.i18n import check_lang, detect_lang
 from sovaudit.inventory import Inventory, load_inventory
 from sovaudit.inventory.shard import parse_shard, shard_inventory
 from sovaudit.models import Endpoint, Scan, Severity, Status, to_jsonable
@@ -32,9 +40,8 @@ from sovaudit.pipeline.analyser import Analyser, load_ruleset
 from sovaudit.pipeline.cluster import PARTITION_TARGETS, cluster_scan, parse_cluster
 from sovaudit.pipeline.enrich import check_sources
 from sovaudit.pipeline.options import ScanOptions
-from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, scan_header
-from sovaudit.pipeline.run import run_scan as run_into
-from sovaudit.pipeline.run import scan as run_scan
+from sovaudit.pipeline.run import ScanInterrupted, Tally, check_resolvers, run_scan, scan_header
+from sovaudit.pipeline.run import scan as scan_to_evidence
 from sovaudit.report import (
     FORMATS,
     REGISTRY,
@@ -263,7 +270,7 @@ def scan(
 
     Example: sovaudit scan ministeres.yaml -o rapport.html --lang fr
     """
-    language = _check_lang(lang) if lang else detect_lang()
+    language = check_lang(lang) if lang else detect_lang()
     # A streamed scan writes reports only when asked: its evidence file is the output.
     reports_wanted = stream is None or output is not None or bool(formats)
     formats_, out = output_plan(output, formats)
@@ -331,7 +338,7 @@ def scan(
                 f"interrupted: partial evidence in {safe(written_to)}{safe(kept)}; continue with "
                 f"--resume {safe(written_to)} --stream NEW.jsonl"
             )
-            raise typer.Exit(130)
+            raise typer.Exit(ExitCode.INTERRUPTED)
         report_internal_errors(tally)
         if not reports_wanted and base is None and history is None:
             if not quiet:
@@ -356,7 +363,7 @@ def scan(
         interrupted = False
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
             try:
-                result = run_scan(
+                result = scan_to_evidence(
                     inv, options, now=now, on_done=advance, resume=previous, ruleset=ruleset
                 )
             except ScanInterrupted as exc:
@@ -423,7 +430,7 @@ def scan(
     if interrupted:
         kept = f" ({kept_out} left as it was)" if kept_out is not None else ""
         error(f"interrupted: partial evidence written{safe(kept)}; continue with --resume")
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     raise typer.Exit(exit_code(result, threshold, new_threshold, strict))
 
 
@@ -455,26 +462,26 @@ def _sha256(path: Path) -> str:
 def exit_code(
     result: Scan, threshold: Severity | None, new_threshold: Severity | None, strict: bool
 ) -> int:
-    """0 clean or below threshold; 3 unknown endpoints or internal errors under --strict; 1
-    findings at threshold."""
+    """OK clean or below threshold; INCOMPLETE unknown endpoints or internal errors under
+    --strict; FINDINGS at threshold."""
     code = tally_exit_code(Tally.of(result.endpoints), threshold, strict)
     if code:
         return code
     if new_threshold is not None and any(
         f.status == "new" and live(f, new_threshold) for e in result.endpoints for f in e.findings
     ):
-        return 1
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def tally_exit_code(tally: Tally, threshold: Severity | None, strict: bool) -> int:
     """The exit code of a scan from its tally (see :func:`exit_code`; no baseline)."""
     if strict and (tally.by_status[Status.UNKNOWN] or tally.internal):
-        return 3
+        return ExitCode.INCOMPLETE
     worst = tally.worst_live
     if threshold is not None and worst is not None and worst.rank >= threshold.rank:
-        return 1
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _run_streamed(
@@ -493,8 +500,13 @@ def _run_streamed(
 
     An error leaves no end line."""
     header = scan_header(inv, options, started=now)
-    start = Analyser(options, accepted=inv.accepted, today=now.date(), ruleset=ruleset)
-    start.saw_domain = any(org.domains for org in inv.organizations)
+    start = Analyser(
+        options,
+        accepted=inv.accepted,
+        today=now.date(),
+        ruleset=ruleset,
+        domains=any(org.domains for org in inv.organizations),
+    )
     header = replace(
         header,
         datasets=tuple(start.datasets()),
@@ -503,7 +515,7 @@ def _run_streamed(
     writer = EvidenceWriter(path, header.to_dict())
     try:
         with _progress(quiet, inv.target_count()) as advance, _term_as_interrupt():
-            result = run_into(
+            result = run_scan(
                 inv, options, writer, started=now, on_done=advance, resume=resume, ruleset=ruleset
             )
     except BaseException:
@@ -581,7 +593,3 @@ def check_probes(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in ("fr", "en"):
-        raise UserError(f"unknown language {lang!r} (valid: fr, en)")
-    return lang

@@ -8,6 +8,9 @@ by many endpoints (an MX or NS host) is asked once per scan.
 
 Answers are checked (id, question name, type and class) before they are accepted: a reply with a
 wrong id or a malformed packet is ignored and counted, never trusted.
+
+The module is large on purpose: the client is one state machine (ids in flight, retries across
+resolvers, TCP fallback, the per-scan cache) and splitting it would spread that state.
 """
 
 from __future__ import annotations

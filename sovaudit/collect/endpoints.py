@@ -23,7 +23,7 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from sovaudit.collect.dns import (
     MAX_ANSWER_TEXT,
@@ -560,6 +560,40 @@ def collaboration_endpoint(mail_target: Target, mail: Endpoint) -> Endpoint | No
 _COLLECTORS = {Layer.WEB: collect_web, Layer.MAIL: collect_mail, Layer.DNS: collect_dns}
 
 
+class Discovery(Protocol):
+    """A producer of discovered endpoints: what one collected endpoint reveals beyond itself."""
+
+    async def __call__(
+        self, client: DnsClient, target: Target, found: Endpoint
+    ) -> Sequence[Endpoint]: ...
+
+
+async def discover_collaboration(
+    client: DnsClient, target: Target, found: Endpoint
+) -> Sequence[Endpoint]:
+    """The ``collaboration`` endpoint of a mail domain (no query: its names are in ``found``)."""
+    collab = collaboration_endpoint(target, found)
+    return [] if collab is None else [collab]
+
+
+async def discover_reporting(
+    client: DnsClient, target: Target, found: Endpoint
+) -> Sequence[Endpoint]:
+    """One ``reporting`` endpoint per place the domain's DMARC and TLS reports go."""
+    dests = report_destinations(target.host, found.details)
+    return await asyncio.gather(
+        *(collect_reporting(client, target, d, reports) for d, reports in dests.items())
+    )
+
+
+# The discoveries run after a target of each layer, in this order. The scan's other discovered
+# endpoints come from later stages: third parties from the web stage (pipeline/webstage.py),
+# domain endpoints from the inventory (pipeline/run.py).
+DISCOVERIES: dict[Layer, tuple[Discovery, ...]] = {
+    Layer.MAIL: (discover_collaboration, discover_reporting),
+}
+
+
 async def collect_target(client: DnsClient, target: Target) -> Endpoint:
     """Resolve one target into an endpoint with its evidence (never raises for DNS failures)."""
     collector = _COLLECTORS.get(target.layer, collect_web)
@@ -567,20 +601,11 @@ async def collect_target(client: DnsClient, target: Target) -> Endpoint:
 
 
 async def collect_target_all(client: DnsClient, target: Target) -> list[Endpoint]:
-    """The target's endpoint, then the endpoints it reveals (report destinations, collaboration)."""
+    """The target's endpoint, then the endpoints it reveals (see :data:`DISCOVERIES`)."""
     endpoint = await collect_target(client, target)
-    if target.layer is not Layer.MAIL:
-        return [endpoint]
     out = [endpoint]
-    collab = collaboration_endpoint(target, endpoint)
-    if collab is not None:
-        out.append(collab)
-    dests = report_destinations(target.host, endpoint.details)
-    out.extend(
-        await asyncio.gather(
-            *(collect_reporting(client, target, d, reports) for d, reports in dests.items())
-        )
-    )
+    for discover in DISCOVERIES.get(target.layer, ()):
+        out.extend(await discover(client, target, endpoint))
     return out
 
 

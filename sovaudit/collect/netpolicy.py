@@ -58,8 +58,6 @@ _NOT_GLOBAL4 = tuple(
 class AddressRefused(SovauditError, OSError):
     """A connection target outside the policy (non-global address, downgrade)."""
 
-    exit_code = 3
-
 
 def allow_loopback_from_env() -> bool:
     """The explicit test hook: ``SOVAUDIT_ALLOW_LOOPBACK`` or ``SOVAUDIT_WEB_ALLOW_PRIVATE``."""

@@ -56,9 +56,10 @@ _COUNTRY_NAMES = {
 
 
 class RdapError(SovauditError):
-    """An RDAP lookup failed; ``transient`` errors (network, timeout, 5xx) are worth a retry."""
+    """An RDAP lookup failed; ``transient`` errors (network, timeout, 5xx) are worth a retry.
 
-    exit_code = 3
+    Exit code 2 when one reaches the command line (3 means "incomplete under --strict").
+    """
 
     def __init__(self, message: str, *, url: str | None = None, transient: bool = True) -> None:
         super().__init__(message, path=url)

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import datetime
 import gc
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from sovaudit.errors import InventoryError, UserError
-from sovaudit.evaluate.facts import FACTS, EndpointFacts, FactScope, Reader
+from sovaudit.errors import InventoryError
+from sovaudit.evaluate.facts import CONTROL_FACTS, FACTS, EndpointFacts, FactScope, Reader
 from sovaudit.evaluate.loader import Rule, RuleSet
 from sovaudit.evaluate.operators import Predicate
+from sovaudit.i18n import check_lang
 from sovaudit.models import (
     AcceptedRisk,
     Attribution,
@@ -35,9 +36,9 @@ from sovaudit.models import (
     Reference,
     Severity,
     Status,
+    field_copier,
 )
 
-LANGS = ("fr", "en")
 _RANK = {s: s.rank for s in Severity}
 # Distinct keys remembered per evaluate call. Rules on unique facts (host, subject...) make every
 # key distinct: past this bound new keys are evaluated without being stored, so memory stays flat.
@@ -230,29 +231,10 @@ def _match(
     return tuple(out) if out else _NO_MATCH
 
 
-# dataclasses.replace costs twice as much as a positional call (it walks the fields at run time).
-# The call below names every field of Endpoint; if the model gains or reorders a field, this check
-# fails at import and the engine falls back to replace, so no field is ever dropped.
-_POSITIONAL_COPY = [(f.name, f.init, f.kw_only) for f in fields(Endpoint)] == [
-    (name, True, False)
-    for name in (
-        "organization", "service", "host", "layer", "data_classes", "status", "reason",
-        "organization_name", "records", "addresses", "names", "attributions", "findings",
-        "source", "details",
-    )
-]
-
-
-def _with_findings(endpoint: Endpoint, findings: tuple[Finding, ...]) -> Endpoint:
-    """A copy of ``endpoint`` with ``findings``."""
-    if not _POSITIONAL_COPY:
-        return replace(endpoint, findings=findings)
-    e = endpoint
-    return Endpoint(
-        e.organization, e.service, e.host, e.layer, e.data_classes, e.status, e.reason,
-        e.organization_name, e.records, e.addresses, e.names, e.attributions, findings,
-        e.source, e.details,
-    )
+# One positional constructor call (dataclasses.replace walks the fields on every call).
+_with_findings: Callable[[Endpoint, tuple[Finding, ...]], Endpoint] = field_copier(
+    Endpoint, "findings"
+)
 
 
 # Findings are built with the ordinary constructor: storing through slot descriptors would be
@@ -272,6 +254,9 @@ class _Evaluator:
         self.cache: dict[Hashable, _Matches] = {}
         names: set[str] = set()
         self.cacheable = all(_condition_facts(r.when, names) for r in rules.rules)
+        if names & CONTROL_FACTS:
+            # Control facts read differently on weak attributions: the flags join the key.
+            names.add("flags")
         scope = {n: FACTS[n].scope for n in names}
         self.endpoint_key = _reader([n for n in names if scope[n] is FactScope.ENDPOINT])
         self.attribution_key = _reader([n for n in names if scope[n] is FactScope.ATTRIBUTION])
@@ -360,8 +345,7 @@ def evaluate(
     accepted risk (same rule; same host or any; same organization or any; ``until`` not before
     ``now``) is marked accepted with its reason. Existing findings are replaced.
     """
-    if lang not in LANGS:
-        raise UserError(f"unknown language {lang!r} (use fr or en)")
+    check_lang(lang)
     evaluator = _Evaluator(rules, lang, _live_acceptances(accepted, now))
     # The loop allocates many small objects and creates no reference cycles: pausing the cyclic
     # collector makes large scans markedly faster and changes nothing else.

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
+from sovaudit.evaluate.home import CANADA, HOMES, country
+from sovaudit.evaluate.home import EEA_STATES as EEA_STATES  # re-exported
+from sovaudit.evaluate.home import EU_MEMBER_STATES as EU_MEMBER_STATES  # re-exported
 from sovaudit.models import Attribution, DataClass, Endpoint, Layer, Status
 
 
@@ -41,13 +44,6 @@ class FactScope(StrEnum):
     ATTRIBUTION = "attribution"
 
 
-# EU member states (ISO 3166-1 alpha-2: Greece is GR here, EL in EU usage), as of 2026-11-25.
-EU_MEMBER_STATES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
-# The EEA adds Iceland, Liechtenstein and Norway: GDPR Chapter V governs transfers beyond it.
-EEA_STATES = EU_MEMBER_STATES | {"IS", "LI", "NO"}
 _CHAIN_FLAG = "chain:"
 
 # Categories of the provider registry (sovaudit/attribute/data/providers.yaml).
@@ -120,14 +116,12 @@ class Fact:
 def _foreign_controlled(at: Attribution) -> bool | None:
     # Unknown jurisdiction is unknown control, not domestic control. A province code (CA-QC,
     # CA-ON) belongs to Canada: control from another province is not foreign control.
-    if at.jurisdiction is None:
-        return None
-    return _country(at.jurisdiction) != "CA"
+    # Every pack that tests this fact is written for a Canadian profile (quebec, canada): their
+    # home, from the one profile table (sovaudit.evaluate.home).
+    return HOMES["quebec"].is_foreign(at.jurisdiction)
 
 
-def _country(jurisdiction: str | None) -> str | None:
-    # CA-QC and other subdivisions belong to their country.
-    return None if jurisdiction is None else jurisdiction.split("-", 1)[0]
+_country = country
 
 
 def _in(countries: frozenset[str], jurisdiction: str | None) -> bool | None:
@@ -245,7 +239,7 @@ _FACT_LIST: tuple[Fact, ...] = (
     Fact("operator_in_canada", _K.BOOLEAN, _A,
          "True when the operator's own entity is in Canada (CA or a province code such as "
          "CA-QC, CA-ON); unknown (None) when its country is unknown.",
-         lambda at: _in(frozenset({"CA"}), at.operator_jurisdiction)),
+         lambda at: _in(CANADA, at.operator_jurisdiction)),
     Fact("operator_in_quebec", _K.BOOLEAN, _A,
          "True when the operator's own entity is in Québec (CA-QC); false when it is in "
          "another province (CA-ON, ...) or another country; unknown (None) when its country "
@@ -261,3 +255,53 @@ _FACT_LIST: tuple[Fact, ...] = (
 )
 
 FACTS: dict[str, Fact] = {f.name: f for f in _FACT_LIST}
+
+
+# -- weak evidence --------------------------------------------------------------------------------
+
+# Facts about who controls the operator and under which law. A weak attribution (flag ``weak``:
+# only the country where the network is registered, no operator from the registry) is not
+# evidence of control: unless a rule says ``accept_weak: true``, these facts read unknown (None,
+# or an empty list) on it. Names of facts a pack may not define yet are harmless here.
+CONTROL_FACTS = frozenset({
+    "ultimate_parent_jurisdiction", "operator_jurisdiction", "ownership", "foreign_controlled",
+    "ultimate_parent_in_eu", "ultimate_parent_in_eea", "operator_in_eu", "operator_in_eea",
+    "chain_countries", "chain_outside_eu", "operator_in_canada", "operator_in_quebec",
+})
+# Even when a rule accepts weak evidence, the value that would clear a concern (domestic,
+# inside the EU...) is never taken from it: weak evidence may raise a concern, never settle one.
+_REASSURING = {
+    "foreign_controlled": False,
+    "chain_outside_eu": False,
+    "ultimate_parent_in_eu": True,
+    "ultimate_parent_in_eea": True,
+    "operator_in_eu": True,
+    "operator_in_eea": True,
+    "operator_in_canada": True,
+    "operator_in_quebec": True,
+}
+
+
+def weak_aware(fact: Fact, accept_weak: bool) -> Fact:
+    """``fact`` with a reader that applies the weak-evidence policy above (others unchanged)."""
+    if fact.name not in CONTROL_FACTS or fact.scope is not FactScope.ATTRIBUTION:
+        return fact
+    read = fact.read
+    if not accept_weak:
+        empty: Any = () if fact.kind is FactKind.STRINGS else None
+
+        def guarded(at: Attribution) -> Any:
+            return empty if "weak" in at.flags else read(at)
+
+        return replace(fact, read=guarded)
+    if fact.name not in _REASSURING:
+        return fact
+    reassuring = _REASSURING[fact.name]
+
+    def never_reassuring(at: Attribution) -> Any:
+        value = read(at)
+        if value is reassuring and "weak" in at.flags:
+            return None
+        return value
+
+    return replace(fact, read=never_reassuring)

@@ -19,17 +19,20 @@ from typing import Any
 import yaml
 
 from sovaudit.errors import RuleError
-from sovaudit.evaluate.facts import FACTS, FactScope
+from sovaudit.evaluate.facts import FACTS, FactScope, weak_aware
 from sovaudit.evaluate.operators import OperatorError, Predicate, compile_leaf
+from sovaudit.i18n import LANGS
 from sovaudit.models import DataClass, Dataset, Layer, Severity
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
-LANGS = ("fr", "en")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 MAX_RULE_ID = 64
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
-_RULE_KEYS = ("id", "title", "rationale", "references", "reviewed", "layers", "when", "severity")
+_RULE_KEYS = (
+    "id", "title", "rationale", "references", "reviewed", "layers", "when", "severity",
+    "accept_weak",
+)  # fmt: skip
 _REQUIRED = ("id", "title", "rationale", "references", "reviewed", "when", "severity")
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
@@ -82,6 +85,9 @@ class Rule:
     pack: str
     source: str  # the pack file, as shown in evidence
     line: int
+    # Whether the jurisdiction-of-control facts may read weak attributions (a registration
+    # country only); see facts.CONTROL_FACTS. Default: no, they read unknown on them.
+    accept_weak: bool = False
 
     def applies_to(self, layer: str) -> bool:
         """Whether the rule is evaluated on endpoints of ``layer``."""
@@ -403,7 +409,13 @@ class _Checker:
         layers = None
         if "layers" in m:
             layers = self.layers(m["layers"], m.key_lines["layers"], what)
-        predicate, scopes = self.condition(m["when"], m.key_lines["when"])
+        accept_weak = m.get("accept_weak", False)
+        if not isinstance(accept_weak, bool):
+            raise self.error(
+                f"{what}: 'accept_weak' must be true or false, got {_show(accept_weak)}",
+                m.key_lines["accept_weak"],
+            )
+        predicate, scopes = self.condition(m["when"], m.key_lines["when"], accept_weak)
         default, by_class = self.severity(m["severity"], m.key_lines["severity"], what)
         return Rule(
             id=rule_id,
@@ -420,6 +432,7 @@ class _Checker:
             pack=pack_id,
             source=self.source,
             line=m.line,
+            accept_weak=accept_weak,
         )
 
     def references(self, value: Any, line: int, what: str) -> tuple[RuleReference, ...]:
@@ -496,7 +509,9 @@ class _Checker:
             known = ", ".join(s.value for s in Severity)
             raise self.error(f"unknown severity {_show(value)} (known: {known})", line) from None
 
-    def condition(self, value: Any, line: int) -> tuple[Predicate, set[FactScope]]:
+    def condition(
+        self, value: Any, line: int, accept_weak: bool = False
+    ) -> tuple[Predicate, set[FactScope]]:
         """Compile a condition tree; return the predicate and the scopes of the facts it uses."""
         m = self.mapping(value, "a condition", line)
         if "fact" in m:
@@ -515,7 +530,8 @@ class _Checker:
                 )
             op = ops[0]
             try:
-                return compile_leaf(fact, op, _plain(m[op])), {fact.scope}
+                leaf = compile_leaf(weak_aware(fact, accept_weak), op, _plain(m[op]))
+                return leaf, {fact.scope}
             except OperatorError as exc:
                 raise self.error(str(exc), m.key_lines[op]) from None
         if len(m) != 1 or next(iter(m)) not in ("all", "any", "not"):
@@ -527,7 +543,7 @@ class _Checker:
         key = next(iter(m))
         key_line = m.key_lines[key]
         if key == "not":
-            inner, scopes = self.condition(m[key], key_line)
+            inner, scopes = self.condition(m[key], key_line, accept_weak)
             return (lambda ep, at: not inner(ep, at)), scopes
         items = m[key]
         if not isinstance(items, _List) or not items:
@@ -535,7 +551,7 @@ class _Checker:
         preds: list[Predicate] = []
         scopes = set()
         for item, item_line in zip(items, items.item_lines, strict=True):
-            pred, item_scopes = self.condition(item, item_line)
+            pred, item_scopes = self.condition(item, item_line, accept_weak)
             preds.append(pred)
             scopes |= item_scopes
         return (_all_of(preds) if key == "all" else _any_of(preds)), scopes

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sovaudit.evidence.exposure import Exposure, exposures
 from sovaudit.evidence.read import read_evidence
 from sovaudit.models import Endpoint, Finding, Scan, Severity, Status, controls_data
 
@@ -105,9 +106,20 @@ class Diff:
     resolved: tuple[ResolvedFinding, ...]
     added_endpoints: tuple[EndpointKey, ...]
     removed_endpoints: tuple[EndpointKey, ...]
+    # What a reader counts: exposures (endpoint, controlling party) gained and lost, and good
+    # outcomes (domestic control) gained and lost. Mail moving from a Québec host to Microsoft
+    # gains an exposure and loses a good outcome: never a "resolved finding".
+    exposures_gained: tuple[Exposure, ...] = ()
+    exposures_lost: tuple[Exposure, ...] = ()
+    good_gained: tuple[Exposure, ...] = ()
+    good_lost: tuple[Exposure, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "exposures_gained": [_exposure_dict(x) for x in self.exposures_gained],
+            "exposures_lost": [_exposure_dict(x) for x in self.exposures_lost],
+            "good_outcomes_gained": [_exposure_dict(x) for x in self.good_gained],
+            "good_outcomes_lost": [_exposure_dict(x) for x in self.good_lost],
             "moves": [_move_dict(m) for m in self.moves],
             "new_findings": [
                 {
@@ -126,6 +138,48 @@ class Diff:
             "added_endpoints": [list(k) for k in self.added_endpoints],
             "removed_endpoints": [list(k) for k in self.removed_endpoints],
         }
+
+
+def _exposure_dict(x: Exposure) -> dict[str, Any]:
+    e = x.endpoint
+    return {
+        "organization": e.organization,
+        "service": e.service,
+        "host": e.host,
+        "layer": e.layer.value,
+        "parent": x.party.parent,
+        "operator": x.party.operator,
+        "jurisdiction": x.party.jurisdiction,
+        "severity": x.severity.value,
+        "rules": list(x.rules),
+    }
+
+
+def exposure_changes(
+    old: Scan, new: Scan
+) -> tuple[list[Exposure], list[Exposure], list[Exposure], list[Exposure]]:
+    """``(exposures gained, exposures lost, good outcomes gained, good outcomes lost)``.
+
+    An exposure is matched by endpoint and controlling party. As for findings, an endpoint that
+    could not be resolved in the new scan loses nothing: "not seen" is not "fixed".
+    """
+    old_bad, old_good = exposures(old.endpoints)
+    new_bad, new_good = exposures(new.endpoints)
+    unknown_now = {e.key for e in new.endpoints if e.status is Status.UNKNOWN}
+
+    def changes(before: list[Exposure], after: list[Exposure]) -> tuple[list[Exposure],
+                                                                         list[Exposure]]:
+        keys_before = {x.key for x in before}
+        keys_after = {x.key for x in after}
+        gained = [x for x in after if x.key not in keys_before]
+        lost = [x for x in before
+                if x.key not in keys_after and x.endpoint.key not in unknown_now]
+        order = lambda x: (-x.severity.rank, x.key)  # noqa: E731
+        return sorted(gained, key=order), sorted(lost, key=order)
+
+    gained, lost = changes(old_bad, new_bad)
+    good_gained, good_lost = changes(old_good, new_good)
+    return gained, lost, good_gained, good_lost
 
 
 def _move_dict(m: Move) -> dict[str, str]:
@@ -168,7 +222,12 @@ def diff(old: Scan, new: Scan) -> Diff:
         for f in sorted(e.findings, key=lambda x: (-x.severity.rank, x.rule_id))
         if f.status == "new"
     ]
+    gained, lost, good_gained, good_lost = exposure_changes(old, new)
     return Diff(
+        exposures_gained=tuple(gained),
+        exposures_lost=tuple(lost),
+        good_gained=tuple(good_gained),
+        good_lost=tuple(good_lost),
         moves=tuple(moves),
         new=tuple(new_findings),
         resolved=tuple(resolved),

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sovaudit.errors import UserError
+from sovaudit.evaluate.home import home_of
 from sovaudit.models import Endpoint, Scan, Status, controls_data
-
-DOMESTIC = ("CA", "CA-QC")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -66,6 +65,7 @@ def _open(path: Path) -> sqlite3.Connection:
 def append(path: Path, scan: Scan) -> None:
     """Add one scan's counts (per organization) to the history database."""
     per_org: dict[str, list[int]] = {}
+    home = home_of(scan.options.get("profile"))  # "foreign" is the profile's, not Canada's
     for e in scan.endpoints:
         if e.status is Status.SKIPPED:
             continue
@@ -73,7 +73,7 @@ def append(path: Path, scan: Scan) -> None:
         jur = jurisdictions(e)
         row[0] += 1
         row[1] += 1 if jur else 0
-        row[2] += 1 if jur - set(DOMESTIC) else 0
+        row[2] += 1 if any(home.is_foreign(j) for j in jur) else 0
         row[3] += 1 if "US" in jur else 0
     conn = _open(path)
     try:

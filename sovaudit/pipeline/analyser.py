@@ -40,7 +40,9 @@ class Analyser:
         today: date,
         ruleset: RuleSet | None = None,
         network: NetworkAnswers | None = None,
+        domains: bool = False,
     ) -> None:
+        """``domains``: domain endpoints will come (their table is then listed in the datasets)."""
         self.options = options
         self.accepted = tuple(accepted)
         self.today = today
@@ -54,7 +56,7 @@ class Analyser:
         )
         self.registrars = network.domain_rdap if network else {}
         self.internal = network.internal if network else {}
-        self.saw_domain = False
+        self.saw_domain = domains
 
     def run(self, endpoints: Sequence[Endpoint]) -> list[Endpoint]:
         """``endpoints`` attributed and evaluated, in the same order.

@@ -13,73 +13,30 @@ from dataclasses import dataclass
 
 import idna
 
-from sovaudit.attribute.engine import translate_reason
+from sovaudit.attribute.engine import LEVEL_CHAIN, attribution_level, is_weak, level_label
 from sovaudit.errors import UserError
+from sovaudit.evidence.exposure import Exposure, endpoint_exposures
 from sovaudit.i18n import (
-    STRINGS,
+    EXPLAIN_LABELS,
+    colon,
     data_class_label,
+    french_typography,
     jurisdiction_label,
+    role_label,
     severity_label,
     status_label,
-    t,
+    step_label,
 )
-from sovaudit.models import Attribution, Dataset, Endpoint, Finding, Layer, Scan
+from sovaudit.models import Attribution, Dataset, Endpoint, EvidenceStep, Finding, Layer, Scan
+from sovaudit.report.phrases import (
+    attribution_reason,
+    flag_label,
+    localize_endpoint,
+    step_value,
+)
+from sovaudit.report.summary import decimal, localize_rule_texts, split_control
 
 MAX_SUGGESTIONS = 5
-
-_L: dict[str, dict[str, str]] = {
-    "endpoint": {"en": "Endpoint", "fr": "Point d'accès"},
-    "organization": {"en": "Organization", "fr": "Organisme"},
-    "service": {"en": "Service", "fr": "Service"},
-    "layer": {"en": "Layer", "fr": "Couche"},
-    "status": {"en": "Status", "fr": "État"},
-    "reason": {"en": "Reason", "fr": "Raison"},
-    "declared": {"en": "Declared at", "fr": "Déclaré à"},
-    "data_classes": {"en": "Data", "fr": "Données"},
-    "records": {"en": "DNS answers", "fr": "Réponses DNS"},
-    "no_records": {"en": "DNS answers: none recorded", "fr": "Réponses DNS : aucune"},
-    "names": {"en": "Names followed", "fr": "Noms suivis"},
-    "addresses": {"en": "Addresses", "fr": "Adresses"},
-    "attribution": {"en": "Attribution", "fr": "Attribution"},
-    "in_short": {"en": "In short", "fr": "En bref"},
-    "asn": {"en": "Network (ASN)", "fr": "Réseau (ASN)"},
-    "operator": {"en": "Operator", "fr": "Exploitant"},
-    "parent": {"en": "Ultimate parent", "fr": "Société mère ultime"},
-    "jurisdiction": {"en": "Jurisdiction", "fr": "Juridiction"},
-    "operator_jurisdiction": {
-        "en": "Operator's own jurisdiction",
-        "fr": "Juridiction de l'exploitant",
-    },
-    "ownership": {"en": "Ownership", "fr": "Propriété"},
-    "confidence": {"en": "Confidence", "fr": "Confiance"},
-    "flags": {"en": "Flags", "fr": "Indicateurs"},
-    "conflicts": {"en": "Conflicting sources", "fr": "Sources en conflit"},
-    "evidence": {"en": "Evidence", "fr": "Preuves"},
-    "source": {"en": "source", "fr": "source"},
-    "findings": {"en": "Findings", "fr": "Constats"},
-    "no_findings": {"en": "Findings: none", "fr": "Constats : aucun"},
-    "subject": {"en": "About", "fr": "Concerne"},
-    "rationale": {"en": "Why", "fr": "Pourquoi"},
-    "accepted": {"en": "Accepted risk", "fr": "Risque accepté"},
-    "baseline": {"en": "Against the baseline", "fr": "Par rapport à la référence"},
-    "reference": {"en": "Reference", "fr": "Référence"},
-    "rule_source": {"en": "Rule pack", "fr": "Ensemble de règles"},
-    "datasets": {"en": "Datasets used", "fr": "Jeux de données utilisés"},
-    "scan": {"en": "Scan of", "fr": "Analyse du"},
-    "partial": {"en": "(partial scan)", "fr": "(analyse partielle)"},
-    "unknown": {"en": "unknown", "fr": "inconnu"},
-    "not_attributed": {
-        "en": "{subject} ({role}): no operator could be attributed",
-        "fr": "{subject} ({role}) : aucun exploitant n'a pu être attribué",
-    },
-    "story_asn": {"en": "announced by AS{asn}{name}", "fr": "annoncé par l'AS{asn}{name}"},
-    "story_operator": {"en": "operated by {op}", "fr": "exploité par {op}"},
-    "story_parent": {
-        "en": "ultimately controlled by {parent}",
-        "fr": "contrôlé en dernier ressort par {parent}",
-    },
-    "story_law": {"en": "subject to the law of {law}", "fr": "soumis au droit de : {law}"},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +49,8 @@ class Line:
 
 
 def _t(key: str, lang: str, **fields: object) -> str:
-    text = _L[key][lang]
+    text = EXPLAIN_LABELS[key][lang]
+    text = french_typography(text) if lang == "fr" else text
     return text.format(**fields) if fields else text
 
 
@@ -136,6 +94,7 @@ def _suggest(host: str, hosts: Sequence[str]) -> str:
 def explain(scan: Scan, host: str, layer: str | None = None, *, lang: str = "en") -> list[Line]:
     """Every endpoint of ``host`` explained, then the scan and datasets it rests on."""
     lines: list[Line] = []
+    scan, _titles, _untranslated = localize_rule_texts(scan, lang)  # rule titles in ``lang``
     for endpoint in find_endpoints(scan, host, layer):
         lines += explain_endpoint(endpoint, lang=lang)
     lines.append(
@@ -162,6 +121,7 @@ def explain_endpoint(endpoint: Endpoint, *, lang: str = "en") -> list[Line]:
         Line(1, _t("service", lang), e.service),
         Line(1, _t("status", lang), status_label(e.status.value, lang)),
     ]
+    e = localize_endpoint(e, lang)  # stored English reasons and step values in ``lang``
     if e.reason:
         lines.append(Line(1, _t("reason", lang), e.reason))
     if e.source is not None:
@@ -189,26 +149,67 @@ def explain_endpoint(endpoint: Endpoint, *, lang: str = "en") -> list[Line]:
     if e.addresses:
         lines.append(Line(1, _t("addresses", lang), ", ".join(e.addresses)))
     total = len(e.attributions)
+    # The control part (operator -> parent -> law) is the same for every address of one
+    # operator: printed once, then referred to.
+    seen: dict[tuple[EvidenceStep, ...], str] = {}
     for i, at in enumerate(e.attributions, 1):
-        lines += explain_attribution(at, f"{i}/{total}", lang=lang)
-    if e.findings:
-        lines.append(Line(1, f"{_t('findings', lang)} ({len(e.findings)})"))
-        for f in sorted(e.findings, key=lambda f: -f.severity.rank):
-            lines += explain_finding(f, lang=lang)
+        _head, control = split_control(at.evidence)
+        first = seen.setdefault(control, f"{i}/{total}") if control else None
+        same_as = first if first is not None and first != f"{i}/{total}" else None
+        lines += explain_attribution(at, f"{i}/{total}", lang=lang, same_as=same_as)
+    bad = [x for x in endpoint_exposures(e) if not x.good]
+    good = [x for x in endpoint_exposures(e) if x.good]
+    if bad:
+        lines.append(Line(1, f"{_t('exposures', lang)} ({len(bad)})"))
+        for x in bad:
+            lines += explain_exposure(x, lang=lang)
+        lines.append(Line(2, _t("rule_text_hint", lang)))
     else:
         lines.append(Line(1, _t("no_findings", lang)))
+    if good:
+        lines.append(Line(1, f"{_t('good_outcomes', lang)} ({len(good)})"))
+        for x in good:
+            lines += explain_exposure(x, lang=lang, severity=False)
+    return lines
+
+
+def explain_exposure(x: Exposure, *, lang: str = "en", severity: bool = True) -> list[Line]:
+    """One exposure: who controls the endpoint, the worst severity, one line per legal basis."""
+    p = x.party
+    if p.known:
+        who = p.parent or p.operator
+        if p.jurisdiction:
+            who += f" [{p.jurisdiction}]"
+        if p.parent and p.operator:
+            who += f" ({p.operator})"
+    else:
+        who = _t("not_attributed_party", lang)
+    head = f"[{severity_label(x.severity.value, lang)}] " if severity else ""
+    lines = [Line(2, head + who)]
+    for f in x.findings:
+        note = ""
+        if f.accepted:
+            why = colon(lang) + f.accepted_reason if f.accepted_reason else ""
+            note = f" ({_t('accepted', lang)}{why})"
+        lines.append(Line(3, f.rule_id, f.title + note))
     return lines
 
 
 def story(at: Attribution, *, lang: str = "en") -> str:
     """One sentence: address -> network -> operator -> parent -> law, as far as it is known."""
-    parts = [f"{at.subject} ({at.role})"]
+    role = role_label(at.role, lang)
+    parts = [f"{at.subject} ({role})"]
     if at.operator is None and at.asn is None:
-        return _t("not_attributed", lang, subject=at.subject, role=at.role)
+        return _t("not_attributed", lang, subject=at.subject, role=role)
     if at.asn is not None:
         parts.append(
             _t("story_asn", lang, asn=at.asn, name=f" ({at.asn_name})" if at.asn_name else "")
         )
+    if at.operator is None and at.jurisdiction and is_weak(at):
+        # Country of registration only: never worded as an operator or as control.
+        name = at.operator_name or at.asn_name or "?"
+        parts.append(_t("story_weak", lang, name=name, country=at.jurisdiction))
+        return ", ".join(parts)
     if at.operator_name or at.operator:
         parts.append(_t("story_operator", lang, op=at.operator_name or at.operator))
     if at.ultimate_parent:
@@ -219,12 +220,40 @@ def story(at: Attribution, *, lang: str = "en") -> str:
     return ", ".join(parts)
 
 
-def explain_attribution(at: Attribution, position: str, *, lang: str = "en") -> list[Line]:
-    """Who runs one address or name, who controls them and under which law, with sources."""
+def explain_attribution(
+    at: Attribution, position: str, *, lang: str = "en", same_as: str | None = None
+) -> list[Line]:
+    """Who runs one address or name, who controls them and under which law, with sources.
+
+    With ``same_as`` (the position of an earlier attribution with the identical control chain),
+    the operator, parent and law are not repeated: a line refers to that attribution.
+    """
     lines = [
-        Line(1, f"{_t('attribution', lang)} {position}", f"{at.subject} ({at.role})"),
+        Line(1, f"{_t('attribution', lang)} {position}",
+             f"{at.subject} ({role_label(at.role, lang)})"),
         Line(2, _t("in_short", lang), story(at, lang=lang)),
     ]
+    # The level is said when it is not an operator's chain (that one is the story itself).
+    if attribution_level(at) != LEVEL_CHAIN:
+        lines.append(Line(2, _t("level", lang), level_label(at, lang)))
+    if same_as is not None:
+        head, _control = split_control(at.evidence)
+        facts_short: list[tuple[str, str | None]] = [
+            ("asn", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn is not None else None),
+            ("confidence", decimal(at.confidence, lang, 2)),
+            ("status", status_label(at.status.value, lang)),
+            ("flags", ", ".join(flag_label(f, lang) for f in at.flags) or None),
+        ]
+        lines += [Line(2, _t(key, lang), value) for key, value in facts_short if value]
+        if head:
+            lines.append(Line(2, _t("evidence", lang)))
+        lines += [
+            Line(3, step_label(s.step, lang), f"{step_value(s, lang)} ({_t('source', lang)}"
+                 f"{colon(lang)}{s.source})")
+            for s in head
+        ]
+        lines.append(Line(2, _t("same_control", lang, position=same_as)))
+        return lines
     facts: list[tuple[str, str | None]] = [
         ("asn", f"AS{at.asn} {at.asn_name or ''}".strip() if at.asn is not None else None),
         (
@@ -254,17 +283,19 @@ def explain_attribution(at: Attribution, position: str, *, lang: str = "en") -> 
             else None,
         ),
         ("ownership", _ownership(at.ownership, lang)),
-        ("confidence", f"{at.confidence:.2f}"),
+        ("confidence", decimal(at.confidence, lang, 2)),
         ("status", status_label(at.status.value, lang)),
-        ("reason", translate_reason(at.reason, at.flags, lang) if at.reason else None),
-        ("flags", ", ".join(at.flags) or None),
+        ("reason", attribution_reason(at.reason, lang, at.flags) if at.reason else None),
+        ("flags", ", ".join(flag_label(f, lang) for f in at.flags) or None),
     ]
     lines += [Line(2, _t(key, lang), value) for key, value in facts if value]
     lines += [Line(2, _t("conflicts", lang), c) for c in at.conflicts]
     if at.evidence:
         lines.append(Line(2, _t("evidence", lang)))
         lines += [
-            Line(3, s.step, f"{s.value} ({_t('source', lang)}: {s.source})") for s in at.evidence
+            Line(3, step_label(s.step, lang), f"{step_value(s, lang)} ({_t('source', lang)}"
+                 f"{colon(lang)}{s.source})")
+            for s in at.evidence
         ]
     return lines
 
@@ -272,7 +303,8 @@ def explain_attribution(at: Attribution, position: str, *, lang: str = "en") -> 
 def _ownership(code: str | None, lang: str) -> str | None:
     if code is None:
         return None
-    return t(code, lang) if code in STRINGS else code
+    key = f"own_{code}"
+    return _t(key, lang) if key in EXPLAIN_LABELS else code
 
 
 def explain_finding(f: Finding, *, lang: str = "en") -> list[Line]:

@@ -20,11 +20,14 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from sovaudit.attribute.engine import LEVEL_TITLE, level_label
+from sovaudit.evaluate.home import GROUPS, jurisdiction_group
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
     STATUS_LABELS,
     STEP_LABELS,
+    colon,
     data_class_label,
     jurisdiction_label,
     lang_name,
@@ -37,18 +40,23 @@ from sovaudit.i18n import (
 )
 from sovaudit.models import Severity
 from sovaudit.report.escape import safe_url, visible
+from sovaudit.report.phrases import flag_label
 from sovaudit.report.summary import (
     CREDITS,
     UNKNOWN,
     EvidenceIndex,
-    FindingRow,
     ReportView,
     control_name,
     control_sentence,
+    decimal,
     display_records,
     endpoint_evidence,
     endpoint_jurisdictions,
+    group_label,
     iso,
+    most_exposed,
+    organization_cards,
+    scope_fields,
     split_control,
     uses_ip_asn_table,
     web_summary,
@@ -108,9 +116,12 @@ CSP = (
 MAX_BARS = 30
 BAR_HEIGHT = 22
 BAR_GAP = 10
-LABEL_WIDTH = 230
-PLOT_WIDTH = 360
-VALUE_WIDTH = 70
+LABEL_WIDTH = 200
+PLOT_WIDTH = 240
+VALUE_WIDTH = 80
+# Characters of a bar label that fit LABEL_WIDTH at 13 px (wide glyphs ~7.5 px); longer ones
+# are cut with an ellipsis (the full label is in the chart's data table and its <title>).
+LABEL_CHARS = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +132,7 @@ class Bar:
     y: int
     width: int
     part_width: int
+    group: str = ""  # jurisdiction group: the bar's colour class (g-home, g-us...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +159,11 @@ def _chart(
     total_label: str,
     part_label: str | None,
     note: str | None = None,
+    groups: list[str] | None = None,
 ) -> Chart:
     top = max((total for _, total, _ in rows), default=0) or 1
     drawn = rows
+    group_of = dict(zip((r[0] for r in rows), groups or (), strict=False))
     if len(rows) > MAX_BARS:
         # Most foreign-controlled first, then largest: the bars worth a glance.
         drawn = sorted(rows, key=lambda r: (-(r[2] or 0), -r[1], r[0]))[:MAX_BARS]
@@ -164,6 +178,7 @@ def _chart(
             y=i * (BAR_HEIGHT + BAR_GAP),
             width=round(PLOT_WIDTH * total / top),
             part_width=round(PLOT_WIDTH * (part or 0) / top),
+            group=group_of.get(label, ""),
         ))
     height = max(len(drawn) * (BAR_HEIGHT + BAR_GAP), BAR_HEIGHT)
     return Chart(
@@ -190,39 +205,12 @@ def _jurisdiction(code: str | None, lang: str) -> str:
 
 # Caps that keep the HTML for 10,000 endpoints under 5 MB; the JSON, CSV and SARIF reports
 # always hold every finding and every endpoint.
-MAX_FINDING_ROWS = 8000
 MAX_ENDPOINT_ROWS = 3000
 MAX_EVIDENCE_ENDPOINTS = 500
 MAX_LIST_ITEMS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class FindingItem:
-    """One row of the compact findings table."""
-
-    row: FindingRow
-    rule_anchor: str
-    operator: str
-    parent: str
-    jurisdiction: str
-
-
-def _finding_items(view: ReportView) -> list[FindingItem]:
-    anchors = {r.rule_id: r.anchor for r in view.rules}
-    items = []
-    for row in view.findings[:MAX_FINDING_ROWS]:
-        a = row.attribution
-        if a is not None:
-            jur = _jurisdiction(a.jurisdiction, view.lang)
-            operator, parent = a.operator_name or a.operator or "", a.ultimate_parent or ""
-        else:
-            codes = endpoint_jurisdictions(row.endpoint)
-            jur = ", ".join(_jurisdiction(c, view.lang) for c in codes) or t(
-                "not_attributed", view.lang
-            )
-            operator, parent = "", ""
-        items.append(FindingItem(row, anchors[row.finding.rule_id], operator, parent, jur))
-    return items
+MAX_CARDS = 200
+MAX_EXPOSURE_ROWS = 4000
+MAX_GOOD_ROWS = 1000
 
 
 # History chart geometry (SVG user units).
@@ -261,7 +249,7 @@ def _history_chart(view: ReportView) -> HistoryChart | None:
         return round(H_TOP + plot_h * (1 - pct / 100), 1)
 
     def pct(v: float) -> str:
-        return f"{v:.1f}"
+        return decimal(v, view.lang)
 
     dots = tuple((x(i), y(r.foreign_pct), y(r.us_pct)) for i, r in enumerate(rows))
     desc = t(
@@ -324,6 +312,7 @@ def render_html(view: ReportView) -> str:
             [(_jurisdiction(j, lang), n, None) for j, n in view.jurisdiction_counts],
             t("endpoints", lang),
             None,
+            groups=[jurisdiction_group(view.home, j) for j, _ in view.jurisdiction_counts],
         ),
         _chart(
             "chart-data-class",
@@ -347,7 +336,16 @@ def render_html(view: ReportView) -> str:
             t("chart_top", lang, n=MAX_BARS, total=len(view.organization_figures)),
         ),
     )
-    findings = _finding_items(view)
+    providers = _chart(
+        "chart-providers",
+        t("parents_ranking", lang),
+        [(p.name, p.services, None) for p in view.parents],
+        t("services", lang),
+        None,
+        t("chart_top", lang, n=MAX_BARS, total=len(view.parents)),
+        groups=[p.group for p in view.parents],
+    )
+    cards = organization_cards(view)
     evidence = endpoint_evidence(view, MAX_EVIDENCE_ENDPOINTS)
     index = EvidenceIndex.build(evidence)
     rule_anchors = {r.rule_id: r.anchor for r in view.rules}
@@ -383,14 +381,34 @@ def render_html(view: ReportView) -> str:
         records=display_records,
         web=web_summary,
         control_name=control_name,
+        level=lambda a: level_label(a, lang),
+        lbl_level=LEVEL_TITLE[lang],
         endpoint_jurisdictions=endpoint_jurisdictions,
         key_figures=[
             control_sentence(c.us_controlled, c.services, c.data_class, lang, c.unattributed)
             for c in view.class_figures
         ],
         charts=charts,
-        findings=findings,
-        hidden_findings=len(view.findings) - len(findings),
+        providers_chart=providers,
+        cards=cards[:MAX_CARDS],
+        hidden_cards=max(len(cards) - MAX_CARDS, 0),
+        org_ids={c.figure.organization: c.anchor for c in cards[:MAX_CARDS]},
+        x_group=lambda j: jurisdiction_group(view.home, j or None),
+        groups=[(g, group_label(g, view)) for g in GROUPS],
+        groupl={g: group_label(g, view) for g in GROUPS},
+        exposures=view.exposures[:MAX_EXPOSURE_ROWS],
+        hidden_exposures=max(len(view.exposures) - MAX_EXPOSURE_ROWS, 0),
+        good_outcomes=view.good_outcomes[:MAX_GOOD_ROWS],
+        hidden_good=max(len(view.good_outcomes) - MAX_GOOD_ROWS, 0),
+        new_exposures=view.new_exposures[:MAX_LIST_ITEMS],
+        hidden_new_exposures=max(len(view.new_exposures) - MAX_LIST_ITEMS, 0),
+        scope=scope_fields(view),
+        most_exposed=most_exposed(view),
+        home_label=", ".join(_jurisdiction(c, lang) for c in sorted(view.home.countries)[:3]),
+        label_chars=LABEL_CHARS,
+        punct_colon=colon(lang).rstrip(),
+        flagl=lambda f: flag_label(f, lang),
+        dec=lambda v, d=1: decimal(v, lang, d),
         rule_anchors=rule_anchors,
         endpoint_rows=view.scan.endpoints[:MAX_ENDPOINT_ROWS],
         hidden_endpoint_rows=max(len(view.scan.endpoints) - MAX_ENDPOINT_ROWS, 0),

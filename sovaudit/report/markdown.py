@@ -11,9 +11,19 @@ HTML of ``<summary>`` lines Markdown is not parsed, so text there is HTML-escape
 
 from __future__ import annotations
 
+from sovaudit.attribute.engine import (
+    LEVEL_CHAIN,
+    LEVEL_COUNTRY,
+    LEVEL_TITLE,
+    attribution_level,
+    level_label,
+)
+from sovaudit.evaluate.home import GROUPS
+from sovaudit.evidence.exposure import Exposure
 from sovaudit.i18n import (
     LAYER_LABELS,
     ROLE_LABELS,
+    colon,
     data_class_label,
     jurisdiction_label,
     lang_name,
@@ -26,20 +36,25 @@ from sovaudit.i18n import (
 )
 from sovaudit.models import Endpoint, EvidenceStep, Finding, Reference, Scan, Status
 from sovaudit.report.escape import html_text, md_code, md_text, safe_url
+from sovaudit.report.phrases import flag_label
 from sovaudit.report.summary import (
     CREDITS,
     UNKNOWN,
     Chain,
     EndpointEvidence,
     EvidenceIndex,
-    FindingRow,
     ReportView,
     control_name,
     control_sentence,
+    decimal,
     display_records,
     endpoint_evidence,
     endpoint_jurisdictions,
+    group_label,
     iso,
+    most_exposed,
+    organization_cards,
+    scope_fields,
     split_control,
     uses_ip_asn_table,
     web_summary,
@@ -47,7 +62,8 @@ from sovaudit.report.summary import (
 
 # Caps that keep a 10,000-endpoint report well under GitHub's 1 MiB job-summary limit; the
 # HTML and JSON reports always hold everything.
-MAX_FINDING_ROWS = 1000
+MAX_EXPOSURE_ROWS = 1000
+MAX_PROVIDER_ROWS = 25
 MAX_ENDPOINT_ROWS = 500
 MAX_EVIDENCE_ENDPOINTS = 50
 MAX_LIST_ITEMS = 50
@@ -103,7 +119,7 @@ def _details(summary: str, body: list[str]) -> list[str]:
 def _references(refs: tuple[Reference, ...], lang: str) -> list[str]:
     if not refs:
         return []
-    lines = [f"{t('references', lang)}:", ""]
+    lines = [f"{t('references', lang)}{colon(lang).rstrip()}", ""]
     for ref in refs:
         url = safe_url(ref.url)
         # Only a vetted http(s) URL becomes a link; the title is escaped text either way.
@@ -124,36 +140,12 @@ def _badges(finding: Finding, lang: str) -> str:
     return md_text(", ".join(badges)) if badges else ""
 
 
-def _findings_table(view: ReportView, lang: str) -> list[str]:
-    out = _header(
-        t("severity", lang), t("rule", lang), t("organization", lang), t("host", lang),
-        t("layer", lang), t("operator", lang), t("parent", lang), t("jurisdiction", lang),
-        t("status", lang),
-    )
-    for r in view.findings[:MAX_FINDING_ROWS]:
-        e, f, a = r.endpoint, r.finding, r.attribution
-        if a is not None:
-            operator = md_text(a.operator_name or a.operator or "") or DASH
-            parent = md_text(a.ultimate_parent or "") or DASH
-            jur = _jurisdiction(a.jurisdiction, lang) if a.jurisdiction else t("unknown", lang)
-        else:
-            operator, parent, jur = DASH, DASH, _jurisdictions(e, lang)
-        out.append(_row(
-            severity_label(f.severity.value, lang), md_code(f.rule_id), _org_name(e),
-            md_code(e.host), _layer(e.layer.value, lang), operator, parent, jur,
-            _badges(f, lang),
-        ))
-    out.append("")
-    hidden = len(view.findings) - MAX_FINDING_ROWS
-    if hidden > 0:
-        out += [f"_{t('more_findings', lang, n=hidden)}_", ""]
-    return out
-
-
 def _rules(view: ReportView, lang: str) -> list[str]:
-    out = [f"## {t('rules_matched', lang)}", ""]
+    out = [f"## {t('legal_bases_title', lang)}", ""]
     for rule in view.rules:
-        out += [f"### {md_code(rule.rule_id, in_table=False)} {md_text(rule.title)}", ""]
+        # An explicit anchor: the exposures table links each rule id here.
+        out += [f'<a id="{rule.anchor}"></a>', "",
+                f"### {md_code(rule.rule_id, in_table=False)} {md_text(rule.title)}", ""]
         counts = t("rule_counts", lang, n=rule.findings, accepted=rule.accepted)
         if view.baseline is not None:
             counts += t("rule_counts_new", lang, n=rule.new)
@@ -163,11 +155,13 @@ def _rules(view: ReportView, lang: str) -> list[str]:
     return out
 
 
-def _row_line(r: FindingRow, lang: str) -> str:
-    e, f = r.endpoint, r.finding
+def _exposure_line(x: Exposure, lang: str) -> str:
+    e = x.endpoint
+    who = md_text(x.party.name) if x.party.known else md_text(t("not_attributed", lang))
+    rules = ", ".join(md_code(r, in_table=False) for r in x.rules)
     return (
-        f"- {severity_label(f.severity.value, lang)} · {md_code(f.rule_id, in_table=False)} · "
-        f"{md_code(e.host, in_table=False)} ({_org_name(e)}, {_layer(e.layer.value, lang)})"
+        f"- {severity_label(x.severity.value, lang)} · {md_code(e.host, in_table=False)} "
+        f"({_org_name(e)}, {_layer(e.layer.value, lang)}) · {who} · {rules}"
     )
 
 
@@ -175,16 +169,16 @@ def _new_since_baseline(view: ReportView, lang: str) -> list[str]:
     base = view.baseline
     if base is None:
         return []
-    new = view.new_findings
+    new = view.new_exposures
     out = [f"## {t('new_since_baseline', lang)}", ""]
     out += [
-        t("new_count", lang, n=len(new), file=md_code(base.file, in_table=False),
+        t("new_exposures", lang, n=len(new), file=md_code(base.file, in_table=False),
           date=md_code(base.generated_at, in_table=False), resolved=len(base.resolved)),
         "",
     ]
     if not new:
-        return [*out, t("no_new", lang), ""]
-    out += [_row_line(r, lang) for r in new[:MAX_LIST_ITEMS]]
+        return [*out, t("no_new_exposures", lang), ""]
+    out += [_exposure_line(x, lang) for x in new[:MAX_LIST_ITEMS]]
     if len(new) > MAX_LIST_ITEMS:
         out.append(f"- _{t('more_items', lang, n=len(new) - MAX_LIST_ITEMS)}_")
     return [*out, ""]
@@ -224,7 +218,8 @@ def _history(view: ReportView, lang: str) -> list[str]:
         t("us_share", lang), numeric=3,
     )
     out += [
-        _row(md_code(p.generated_at), str(p.endpoints), f"{p.foreign_pct:.1f}", f"{p.us_pct:.1f}")
+        _row(md_code(p.generated_at), str(p.endpoints), decimal(p.foreign_pct, lang),
+             decimal(p.us_pct, lang))
         for p in rows
     ]
     return [*out, ""]
@@ -258,7 +253,7 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         status = "" if a.status is Status.OK else f"{status_label(a.status.value, lang)}, "
         head += (
             f" ({_role(a.role, lang)}, {status}"
-            f"{t('confidence', lang).lower()} {a.confidence:.2f})"
+            f"{t('confidence', lang).lower()} {decimal(a.confidence, lang, 2)})"
         )
     lines = [head]
     if c.same_as is not None:
@@ -269,6 +264,15 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         # The address step repeats the subject printed in bold just above; its source stays
         # in the JSON evidence.
         steps = tuple(s for s in steps if not (s.step == "address" and s.value == c.subject))
+        # Likewise the AS name of a weak answer repeats the "asn" step just before it.
+        steps = tuple(
+            s
+            for i, s in enumerate(steps)
+            if not (
+                s.step == "as-name" and i and steps[i - 1].step == "asn"
+                and s.value in steps[i - 1].value
+            )
+        )
         text = _steps(steps, index, lang) if steps else ""
         if control:
             link = f"C{index.controls[control]} {md_text(control_name(control))}"
@@ -276,15 +280,23 @@ def _chain(c: Chain, hosts: dict[int, str], index: EvidenceIndex, lang: str) -> 
         lines.append(f"  - {text}")
     if c.findings:
         fired = ", ".join(_fired(f, lang) for f in c.findings)
-        lines.append(f"  - {t('triggered', lang)}: {fired}")
+        lines.append(f"  - {t('triggered', lang)}{colon(lang)}{fired}")
     if a is not None:
-        if a.reason:
-            lines.append(f"  - {t('reason', lang)}: {md_text(a.reason)}")
+        # Which of the three levels the answer comes from, said when it is not an operator's
+        # chain (that one shows as the chain itself; the demo report must stay under 100 KB).
+        level = attribution_level(a)
+        if level != LEVEL_CHAIN:
+            label = md_text(level_label(a, lang, short=True))
+            lines.append(f"  - {LEVEL_TITLE[lang]}{colon(lang)}{label}")
+        # A weak answer's reason repeats its level line and its asn step: the JSON keeps it.
+        if a.reason and level != LEVEL_COUNTRY:
+            lines.append(f"  - {t('reason', lang)}{colon(lang)}{md_text(a.reason)}")
         if a.flags:
-            flags = ", ".join(md_code(x, in_table=False) for x in a.flags)
-            lines.append(f"  - {t('flags', lang)}: {flags}")
+            flags = ", ".join(md_text(flag_label(x, lang)) for x in a.flags)
+            lines.append(f"  - {t('flags', lang)}{colon(lang)}{flags}")
         lines.extend(
-            f"  - {t('conflicts', lang)}: {md_code(x, in_table=False)}" for x in a.conflicts
+            f"  - {t('conflicts', lang)}{colon(lang)}{md_code(x, in_table=False)}"
+            for x in a.conflicts
         )
     return lines
 
@@ -310,7 +322,7 @@ def _endpoint_evidence(
     e = ev.endpoint
     body: list[str] = []
     if e.reason:
-        body += [f"**{t('reason', lang)}**: {md_text(e.reason)}", ""]
+        body += [f"**{t('reason', lang)}**{colon(lang)}{md_text(e.reason)}", ""]
     for c in ev.chains:
         body += _chain(c, hosts, index, lang)
     body.append("")
@@ -345,13 +357,14 @@ def _web(e: Endpoint, lang: str) -> list[str]:
         return []
     lines = [f"**{t('web_probe', lang)}**", ""]
     if w.cdn:
-        lines.append(f"- {t('web_cdn', lang)}: " + ", ".join(md_text(c) for c in w.cdn))
+        lines.append(f"- {t('web_cdn', lang)}{colon(lang)}" + ", ".join(md_text(c) for c in w.cdn))
     if w.ca:
         unverified = "" if w.ca_verified else f" ({t('web_ca_unverified', lang)})"
-        lines.append(f"- {t('web_ca', lang)}: {md_text(w.ca)}{unverified}")
+        lines.append(f"- {t('web_ca', lang)}{colon(lang)}{md_text(w.ca)}{unverified}")
     if w.identity_providers:
         lines.append(
-            f"- {t('web_idp', lang)}: " + ", ".join(md_code(h) for h in w.identity_providers)
+            f"- {t('web_idp', lang)}{colon(lang)}"
+            + ", ".join(md_code(h) for h in w.identity_providers)
         )
     if w.third_party_count:
         more = w.third_party_count - len(w.third_parties)
@@ -360,7 +373,7 @@ def _web(e: Endpoint, lang: str) -> list[str]:
             shown += " " + t("web_more", lang, n=more)
         lines.append(f"- {t('web_third_parties', lang, n=w.third_party_count)}: {shown}")
     if w.error:
-        lines.append(f"- {t('web_error', lang)}: {md_text(w.error)}")
+        lines.append(f"- {t('web_error', lang)}{colon(lang)}{md_text(w.error)}")
     return [*lines, ""]
 
 
@@ -372,7 +385,10 @@ def _endpoints(view: ReportView, lang: str) -> list[str]:
         t("data_classes", lang), t("status", lang), t("jurisdiction", lang), t("operator", lang),
     )
     for e in scan.endpoints[:MAX_ENDPOINT_ROWS]:
-        operators = sorted({a.operator_name or a.operator or "" for a in e.attributions} - {""})
+        # Operators of the registry only: a weak answer's AS name is not an operator.
+        operators = sorted(
+            {a.operator_name or a.operator or "" for a in e.attributions if a.operator} - {""}
+        )
         out.append(_row(
             _org_name(e), md_code(e.service), md_code(e.host), _layer(e.layer.value, lang),
             ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,
@@ -398,12 +414,13 @@ def _endpoints(view: ReportView, lang: str) -> list[str]:
 
 def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
     lines = [f"## {t('scan_info', lang)}", ""]
-    lines.append(f"- **{t('scan_date', lang)}**: {md_code(scan.generated_at, in_table=False)}")
-    lines.append(f"- **{t('report_date', lang)}**: {md_code(iso(view.now), in_table=False)}")
-    lines.append(f"- **{t('tool', lang)}**: sovaudit {md_text(scan.tool_version)}")
-    lines.append(f"- **{t('inventory', lang)}**: {md_code(scan.inventory, in_table=False)}")
+    sep = colon(lang)
+    lines.append(f"- **{t('scan_date', lang)}**{sep}{md_code(scan.generated_at, in_table=False)}")
+    lines.append(f"- **{t('report_date', lang)}**{sep}{md_code(iso(view.now), in_table=False)}")
+    lines.append(f"- **{t('tool', lang)}**{colon(lang)}sovaudit {md_text(scan.tool_version)}")
+    lines.append(f"- **{t('inventory', lang)}**{sep}{md_code(scan.inventory, in_table=False)}")
     resolvers = ", ".join(md_code(r, in_table=False) for r in scan.resolvers)
-    lines.append(f"- **{t('resolvers', lang)}**: {resolvers or t('none', lang)}")
+    lines.append(f"- **{t('resolvers', lang)}**{colon(lang)}{resolvers or t('none', lang)}")
     lines += ["", f"### {t('datasets', lang)}", ""]
     if scan.datasets:
         lines += _header(
@@ -428,10 +445,162 @@ def _about(scan: Scan, view: ReportView, lang: str) -> list[str]:
     return lines
 
 
+def _rule_links(x: Exposure, anchors: dict[str, str]) -> str:
+    return ", ".join(
+        f"[{md_code(r)}](#{anchors[r]})" if r in anchors else md_code(r) for r in x.rules
+    )
+
+
+def _party_cells(x: Exposure, lang: str) -> tuple[str, str]:
+    p = x.party
+    if not p.known:
+        return md_text(t("not_attributed", lang)), _jurisdiction(UNKNOWN, lang)
+    who = md_text(p.parent or p.operator)
+    if p.parent and p.operator:
+        who += f" ({md_text(p.operator)})"
+    jur = _jurisdiction(p.jurisdiction, lang) if p.jurisdiction else t("unknown", lang)
+    return who, jur
+
+
+def _exposures(view: ReportView, lang: str) -> list[str]:
+    out = [f"## {t('exposures', lang)}", ""]
+    if not view.exposures:
+        return [*out, t("no_exposures", lang), ""]
+    out += [t("exposures_intro", lang, n=view.total_findings), ""]
+    anchors = {r.rule_id: r.anchor for r in view.rules}
+    out += _header(
+        t("severity", lang), t("organization", lang), t("host", lang), t("layer", lang),
+        t("controlled_by", lang), t("country", lang), t("data", lang), t("legal_bases", lang),
+    )
+    for x in view.exposures[:MAX_EXPOSURE_ROWS]:
+        e = x.endpoint
+        who, jur = _party_cells(x, lang)
+        sev = severity_label(x.severity.value, lang)
+        if x.accepted:
+            sev += f" ({md_text(t('accepted', lang))})"
+        if x.new:
+            sev += f" ({md_text(status_label('new', lang))})"
+        out.append(_row(
+            sev, _org_name(e), md_code(e.host), _layer(e.layer.value, lang), who, jur,
+            ", ".join(data_class_label(c.value, lang) for c in e.data_classes) or DASH,
+            _rule_links(x, anchors),
+        ))
+    out.append("")
+    hidden = len(view.exposures) - MAX_EXPOSURE_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_exposures', lang, n=hidden)}_", ""]
+    return out
+
+
+def _good_outcomes(view: ReportView, lang: str) -> list[str]:
+    out = [f"## {t('good_outcomes', lang)}", ""]
+    if not view.good_outcomes:
+        return [*out, t("no_good_outcomes", lang), ""]
+    home = ", ".join(_jurisdiction(c, lang) for c in sorted(view.home.countries)[:3])
+    out += [t("good_outcomes_intro", lang, home=home), ""]
+    out += _header(
+        t("organization", lang), t("host", lang), t("layer", lang), t("controlled_by", lang),
+        t("country", lang), t("rule", lang),
+    )
+    for x in view.good_outcomes[:MAX_EXPOSURE_ROWS]:
+        e = x.endpoint
+        who, jur = _party_cells(x, lang)
+        out.append(_row(_org_name(e), md_code(e.host), _layer(e.layer.value, lang), who, jur,
+                        ", ".join(md_code(r) for r in x.rules)))
+    out.append("")
+    hidden = len(view.good_outcomes) - MAX_EXPOSURE_ROWS
+    if hidden > 0:
+        out += [f"_{t('more_rows', lang, n=hidden)}_", ""]
+    return out
+
+
+def _providers(view: ReportView, lang: str) -> list[str]:
+    if not view.parents:
+        return []
+    out = [f"## {t('providers', lang)}", "", t("providers_intro", lang), ""]
+    for title, figures in ((t("parents_ranking", lang), view.parents),
+                           (t("operators_ranking", lang), view.operators)):
+        out += [f"### {title}", ""]
+        out += _header("#", t("name", lang), t("country", lang), t("group", lang),
+                       t("services", lang), t("organizations", lang), t("endpoints", lang),
+                       numeric=3)
+        out += [
+            _row(str(i), md_text(p.name),
+                 _jurisdiction(p.jurisdiction, lang) if p.jurisdiction else t("unknown", lang),
+                 group_label(p.group, view), str(p.services), str(p.organizations),
+                 str(p.endpoints))
+            for i, p in enumerate(figures[:MAX_PROVIDER_ROWS], start=1)
+        ]
+        out.append("")
+        if len(figures) > MAX_PROVIDER_ROWS:
+            out += [f"_{t('more_rows', lang, n=len(figures) - MAX_PROVIDER_ROWS)}_", ""]
+    legend = " · ".join(group_label(g, view) for g in GROUPS)
+    return [*out, f"{t('legend', lang)}{colon(lang)}{legend}", ""]
+
+
+MAX_CARDS = 50
+_GROUP_MARK = {"home": "🟢", "allied": "🔵", "us": "🔴", "other": "🟠", "unknown": "⚪"}
+
+
+def _cards(view: ReportView, lang: str) -> list[str]:
+    """A card per organization: the companies behind each kind of service, and its exposures."""
+    cards = organization_cards(view)
+    if not cards:
+        return []
+    out = [f"## {t('org_cards', lang)}", ""]
+    legend = " · ".join(f"{_GROUP_MARK[g]} {group_label(g, view)}" for g in GROUPS)
+    out += [f"{t('legend', lang)}{colon(lang)}{legend}", ""]
+    for card in cards[:MAX_CARDS]:
+        fig = card.figure
+        out += [f'<a id="{card.anchor}"></a>', "",
+                f"### {md_text(fig.organization_name or fig.organization)}", ""]
+        unseen = []
+        for key, parties in card.slots:
+            if not parties:
+                unseen.append(t(key, lang))
+                continue
+            who = ", ".join(
+                f"{_GROUP_MARK[p.group]} {md_text(p.name)}"
+                + (f" ({md_text(p.jurisdiction)})" if p.jurisdiction else "")
+                for p in parties
+            )
+            out.append(f"- **{t(key, lang)}**{colon(lang)}{who}")
+        if unseen:
+            out.append(f"- _{t('card_none', lang).capitalize()}{colon(lang)}"
+                       f"{', '.join(unseen)}_")
+        out.append(f"- **{t('card_exposures', lang, n=len(card.exposures))}**"
+                   + (colon(lang) + ", ".join(
+                       f"{md_code(x.endpoint.host, in_table=False)} "
+                       f"({severity_label(x.severity.value, lang).lower()})"
+                       for x in card.exposures) if card.exposures else ""))
+        out.append("")
+    if len(cards) > MAX_CARDS:
+        out += [f"_{t('more_rows', lang, n=len(cards) - MAX_CARDS)}_", ""]
+    return out
+
+
+def _top(view: ReportView, lang: str) -> list[str]:
+    """Scope line, then the sentence that names the most exposed bodies and providers."""
+    fields = scope_fields(view)
+    fields["inventory"] = md_code(fields["inventory"], in_table=False)
+    fields["profile"] = md_code(fields["profile"], in_table=False)
+    out = [t("scope_line", lang, **fields), ""]
+    orgs, providers = most_exposed(view)
+    if orgs:
+        names = ", ".join(md_text(o) for o in orgs)
+        if providers:
+            out += [t("most_exposed", lang, orgs=names,
+                      providers=", ".join(md_text(p) for p in providers)), ""]
+        else:
+            out += [t("most_exposed_no_provider", lang, orgs=names), ""]
+    return out
+
+
 def render_markdown(view: ReportView) -> str:
     """The whole Markdown report for a prepared view (see ``summary.build_view``)."""
     lang, scan = view.lang, view.scan
     out = [f"# {t('title', lang)}", "", f"> **{view.headline}**", ""]
+    out += _top(view, lang)
     if scan.partial:
         out += [f"> {t('partial_warning', lang)}", ""]
     from sovaudit.report.auditsettings import audit_settings_lines
@@ -449,14 +618,15 @@ def render_markdown(view: ReportView) -> str:
         for c in view.class_figures
     ]
     out.append("")
+    out += _exposures(view, lang)
+    out += _providers(view, lang)
+    out += _good_outcomes(view, lang)
+    out += _cards(view, lang)
     out += _history(view, lang)
-    out += [f"## {t('summary', lang)}", "", f"### {t('by_severity', lang)}", ""]
-    out += _header(t("severity", lang), t("count", lang), t("accepted_count", lang), numeric=2)
-    out += [
-        _row(severity_label(s, lang), str(n), str(acc)) for s, n, acc in view.severity_counts
-    ]
-    total_acc = sum(acc for _, _, acc in view.severity_counts)
-    out += [_row(f"**{t('total', lang)}**", f"**{view.total_findings}**", f"**{total_acc}**"), ""]
+    out += [f"## {t('summary', lang)}", "", f"### {t('by_severity_exposures', lang)}", ""]
+    out += _header(t("severity", lang), t("count", lang), numeric=1)
+    out += [_row(severity_label(s, lang), str(n)) for s, n in view.exposure_counts]
+    out += [_row(f"**{t('total', lang)}**", f"**{len(view.exposures)}**"), ""]
 
     out += [f"### {t('by_jurisdiction', lang)}", ""]
     out += _header(t("jurisdiction", lang), t("endpoints", lang), numeric=1)
@@ -469,11 +639,11 @@ def render_markdown(view: ReportView) -> str:
     ]
     out += ["", f"### {t('by_organization', lang)}", ""]
     out += _header(
-        t("organization", lang), t("endpoints", lang), t("foreign_controlled", lang),
-        t("us_controlled", lang), numeric=3,
+        t("organization", lang), t("exposures", lang), t("endpoints", lang),
+        t("foreign_controlled", lang), t("us_controlled", lang), numeric=4,
     )
     out += [
-        _row(md_text(o.organization_name or o.organization), str(o.endpoints),
+        _row(md_text(o.organization_name or o.organization), str(o.exposures), str(o.endpoints),
              str(o.foreign_controlled), str(o.us_controlled))
         for o in view.organization_figures[:MAX_ENDPOINT_ROWS]
     ]
@@ -482,11 +652,7 @@ def render_markdown(view: ReportView) -> str:
     if hidden > 0:
         out += [f"_{t('more_rows', lang, n=hidden)}_", ""]
 
-    out += [f"## {t('findings', lang)}", ""]
-    if not view.findings:
-        out += [t("no_findings", lang), ""]
-    else:
-        out += _findings_table(view, lang)
+    if view.rules:
         out += _rules(view, lang)
     out += _resolved(view, lang)
     out += _endpoints(view, lang)

@@ -6,6 +6,7 @@ and on numbers (the headline a journalist quotes must be the same in every forma
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -13,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sovaudit.attribute.engine import translate_reason
-from sovaudit.errors import SovauditError
+from sovaudit.errors import SovauditError, UserError
+from sovaudit.evaluate.home import Home, home_of, jurisdiction_group
 from sovaudit.evaluate.loader import PROFILES, get_profile, load_pack, shipped_pack_paths
-from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, t
+from sovaudit.evidence.exposure import Exposure, exposures
+from sovaudit.i18n import DEFAULT_LANG, LANGS, data_class_phrase, french_typography, t
 from sovaudit.models import (
     Attribution,
     DataClass,
@@ -31,12 +33,12 @@ from sovaudit.models import (
     controls_data,
     internal_errors,
 )
+from sovaudit.report.phrases import localize_phrases
 
 if TYPE_CHECKING:
     from sovaudit.evaluate.loader import Rule
 
 US = "US"
-DOMESTIC = frozenset({"CA", "CA-QC"})
 UNKNOWN = "unknown"
 
 # Most sensitive first: the headline speaks about the most sensitive class the scan holds.
@@ -74,8 +76,27 @@ def sort_scan(scan: Scan) -> Scan:
 
 def endpoint_jurisdictions(endpoint: Endpoint) -> tuple[str, ...]:
     """Sorted jurisdictions of the ultimate parents behind an endpoint (empty if unattributed)."""
-    found = {a.jurisdiction for a in endpoint.attributions if a.jurisdiction and controls_data(a)}
+    # A weak answer (only the country where the network is registered) never counts as control:
+    # it cannot make an endpoint domestic, nor foreign, in the summary figures.
+    found = {
+        a.jurisdiction
+        for a in endpoint.attributions
+        if a.jurisdiction and controls_data(a) and "weak" not in a.flags
+    }
     return tuple(sorted(found))
+
+
+def weak_jurisdiction_text(attribution: Attribution, lang: str) -> str | None:
+    """For a weak, country-only attribution, the words reports show instead of a jurisdiction.
+
+    "registered in CH; owner not in the registry" (fr: "enregistré en CH ; propriétaire absent du
+    registre"); None for any other attribution.
+    """
+    if "weak" not in attribution.flags or attribution.operator or not attribution.jurisdiction:
+        return None
+    if lang == "fr":
+        return f"enregistré en {attribution.jurisdiction} ; propriétaire absent du registre"
+    return f"registered in {attribution.jurisdiction}; owner not in the registry"
 
 
 def is_us_controlled(endpoint: Endpoint) -> bool:
@@ -83,9 +104,11 @@ def is_us_controlled(endpoint: Endpoint) -> bool:
     return US in endpoint_jurisdictions(endpoint)
 
 
-def is_foreign_controlled(endpoint: Endpoint) -> bool:
-    """True when any ultimate parent behind the endpoint is outside Canada."""
-    return any(j not in DOMESTIC for j in endpoint_jurisdictions(endpoint))
+def is_foreign_controlled(endpoint: Endpoint, home: Home | None = None) -> bool:
+    """True when any ultimate parent behind the endpoint is outside the profile's home
+    (``home``; the default profile's when None)."""
+    home = home or home_of(None)
+    return any(home.is_foreign(j) for j in endpoint_jurisdictions(endpoint))
 
 
 def is_unattributed(endpoint: Endpoint) -> bool:
@@ -116,6 +139,28 @@ class OrganizationFigure:
     endpoints: int
     foreign_controlled: int
     us_controlled: int
+    exposures: int = 0
+    worst: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFigure:
+    """One company in the provider ranking: what it serves, and its country's group."""
+
+    name: str
+    jurisdiction: str  # "" when unknown
+    group: str  # home, allied, us, other, unknown (see evaluate.home.jurisdiction_group)
+    services: int
+    organizations: int
+    endpoints: int
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts "Organisation 2" before "Organisation 10" (case-insensitive)."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in re.split(r"(\d+)", text) if part
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +262,22 @@ class ReportView:
     scan_lang: str = DEFAULT_LANG
     untranslated_rules: tuple[str, ...] = ()
     internal_errors: int = 0  # endpoints that met a bug of sovaudit (see errors.internal_reason)
+    home: Home = home_of(None)  # the profile's home: what "foreign" means in every figure
+    # What a reader counts: one row per endpoint and controlling party (evidence.exposure).
+    exposures: tuple[Exposure, ...] = ()
+    good_outcomes: tuple[Exposure, ...] = ()
+    parents: tuple[ProviderFigure, ...] = ()
+    operators: tuple[ProviderFigure, ...] = ()
+
+    @property
+    def exposure_counts(self) -> tuple[tuple[str, int], ...]:
+        """(severity, exposures whose worst severity it is), most severe first."""
+        by_sev = Counter(x.severity.value for x in self.exposures)
+        return tuple((s.value, by_sev[s.value]) for s in SEVERITIES_DESC)
+
+    @property
+    def new_exposures(self) -> tuple[Exposure, ...]:
+        return tuple(x for x in self.exposures if x.new)
 
     @property
     def total_findings(self) -> int:
@@ -500,21 +561,25 @@ def localize_rule_texts(scan: Scan, lang: str) -> tuple[Scan, dict[str, str], tu
     return replace(scan, endpoints=endpoints), titles, tuple(sorted(ids - texts.keys()))
 
 
-def localize_reasons(scan: Scan, lang: str) -> Scan:
-    """The scan with each attribution's reason in ``lang`` (stored in English; see
-    :func:`sovaudit.attribute.engine.translate_reason`)."""
-    if lang == "en":
-        return scan
-    def endpoint(e: Endpoint) -> Endpoint:
-        if not any(a.reason for a in e.attributions):
-            return e
-        attributions = tuple(
-            replace(a, reason=translate_reason(a.reason, a.flags, lang)) if a.reason else a
-            for a in e.attributions
-        )
-        return replace(e, attributions=attributions)
+def french_rule_texts(scan: Scan) -> Scan:
+    """Rule titles and rationales with French typography (narrow no-break space before : ; ?
+    and !): the packs are written with plain spaces."""
+    cache: dict[str, str] = {}
 
-    return replace(scan, endpoints=tuple(endpoint(e) for e in scan.endpoints))
+    def typo(text: str) -> str:
+        out = cache.get(text)
+        if out is None:
+            out = cache[text] = french_typography(text)
+        return out
+
+    def finding(f: Finding) -> Finding:
+        return replace(f, title=typo(f.title), rationale=typo(f.rationale),
+                       references=tuple(Reference(typo(r.title), r.url) for r in f.references))
+
+    return replace(scan, endpoints=tuple(
+        replace(e, findings=tuple(finding(f) for f in e.findings)) if e.findings else e
+        for e in scan.endpoints
+    ))
 
 
 def build_view(
@@ -526,8 +591,11 @@ def build_view(
 ) -> ReportView:
     """Sort the scan, put rule texts in ``lang`` and compute every figure the reports print."""
     scan, titles, untranslated = localize_rule_texts(scan, lang)
-    scan = localize_reasons(scan, lang)
+    scan = localize_phrases(scan, lang)  # reasons and evidence sentences stored in English
+    if lang == "fr":
+        scan = french_rule_texts(scan)
     scan = sort_scan(scan)
+    home = home_of(scan.options.get("profile"))
     rows = sorted(
         (
             FindingRow(e, f, attribution_for(e, f), i)
@@ -553,16 +621,28 @@ def build_view(
     orgs: dict[str, list[Endpoint]] = {}
     for e in scan.endpoints:
         orgs.setdefault(e.organization, []).append(e)
-    org_figures = tuple(
-        OrganizationFigure(
-            organization=org,
-            organization_name=eps[0].organization_name,
-            endpoints=len(eps),
-            foreign_controlled=sum(1 for e in eps if is_foreign_controlled(e)),
-            us_controlled=sum(1 for e in eps if is_us_controlled(e)),
-        )
-        for org, eps in sorted(orgs.items())
-    )
+    bad, good = exposures(scan.endpoints)
+    bad.sort(key=exposure_sort_key)
+    good.sort(key=exposure_sort_key)
+    org_exposures: Counter[str] = Counter(x.endpoint.organization for x in bad)
+    org_worst: dict[str, Severity] = {}
+    for x in bad:  # most severe first: the first one seen is the worst
+        org_worst.setdefault(x.endpoint.organization, x.severity)
+    org_figures = tuple(sorted(
+        (
+            OrganizationFigure(
+                organization=org,
+                organization_name=eps[0].organization_name,
+                endpoints=len(eps),
+                foreign_controlled=sum(1 for e in eps if is_foreign_controlled(e, home)),
+                us_controlled=sum(1 for e in eps if is_us_controlled(e)),
+                exposures=org_exposures[org],
+                worst=org_worst.get(org),
+            )
+            for org, eps in orgs.items()
+        ),
+        key=organization_sort_key,
+    ))
     return ReportView(
         scan=scan,
         lang=lang,
@@ -581,6 +661,66 @@ def build_view(
         scan_lang=scan_language(scan),
         untranslated_rules=untranslated,
         internal_errors=sum(1 for e in scan.endpoints if internal_errors(e)),
+        home=home,
+        exposures=tuple(bad),
+        good_outcomes=tuple(good),
+        parents=provider_ranking(scan.endpoints, home, by="parent"),
+        operators=provider_ranking(scan.endpoints, home, by="operator"),
+    )
+
+
+def organization_sort_key(o: OrganizationFigure) -> tuple[Any, ...]:
+    """Most exposed first (worst severity, then number of exposures), then name, naturally."""
+    worst = o.worst.rank if o.worst is not None else -1
+    return (-worst, -o.exposures, -o.foreign_controlled, natural_key(o.organization_name
+                                                                      or o.organization),
+            o.organization)
+
+
+def exposure_sort_key(x: Exposure) -> tuple[Any, ...]:
+    """Most severe first, then organization name (naturally), host, layer and party."""
+    e = x.endpoint
+    return (-_RANK[x.severity], natural_key(e.organization_name or e.organization), e.key,
+            x.party)
+
+
+def provider_ranking(
+    endpoints: Iterable[Endpoint], home: Home, *, by: str
+) -> tuple[ProviderFigure, ...]:
+    """Companies (``by="parent"``: ultimate parents; ``"operator"``: operators) ranked by the
+    services and organizations whose data they hold, the way webXray ranks parent companies.
+
+    Only attributions that control data count (a certificate authority holds none); a company
+    with two countries on record (rare: conflicting sources) is listed under each.
+    """
+    services: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    orgs: dict[tuple[str, str], set[str]] = {}
+    eps: Counter[tuple[str, str]] = Counter()
+    for e in endpoints:
+        if e.status is Status.SKIPPED:
+            continue
+        seen: set[tuple[str, str]] = set()
+        for a in e.attributions:
+            if a.status is not Status.OK or not controls_data(a):
+                continue
+            name = (a.ultimate_parent if by == "parent" else None) or a.operator_name or a.operator
+            if not name:
+                continue
+            key = (name, a.jurisdiction or "")
+            if key in seen:
+                continue
+            seen.add(key)
+            services.setdefault(key, set()).add((e.organization, e.service))
+            orgs.setdefault(key, set()).add(e.organization)
+            eps[key] += 1
+    ranked = sorted(services, key=lambda k: (-len(services[k]), -len(orgs[k]), -eps[k],
+                                             natural_key(k[0]), k[1]))
+    return tuple(
+        ProviderFigure(
+            name=k[0], jurisdiction=k[1], group=jurisdiction_group(home, k[1] or None),
+            services=len(services[k]), organizations=len(orgs[k]), endpoints=eps[k],
+        )
+        for k in ranked
     )
 
 
@@ -785,3 +925,146 @@ def web_summary(endpoint: Endpoint) -> WebSummary | None:
         third_party_count=len(hosts),
         error=str(web["error"]) if web.get("error") else None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The top of a report: scope line and the sentence that names bodies and providers
+
+MAX_NAMED = 3  # bodies and providers the headline names
+
+
+def decimal(value: float, lang: str, digits: int = 1) -> str:
+    """``value`` with ``digits`` decimals, with a decimal comma in French."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def scope_fields(view: ReportView) -> dict[str, str]:
+    """Date, inventory, profile and completeness of the scan, for the line under the title."""
+    scan = view.scan
+    n = len(scan.endpoints)
+    done = sum(1 for e in scan.endpoints if e.status is not Status.UNKNOWN)
+    profile = scan.options.get("profile")
+    return {
+        "date": scan.generated_at[:10],
+        "inventory": scan.inventory,
+        "profile": profile if isinstance(profile, str) else view.home.profile,
+        "n": str(n),
+        "done": str(done),
+        "pct": decimal(100.0 * done / n if n else 100.0, view.lang),
+    }
+
+
+def most_exposed(view: ReportView) -> tuple[list[str], list[str]]:
+    """The most exposed organizations and the main foreign parents (names, at most 3 each)."""
+    orgs = [o.organization_name or o.organization for o in view.organization_figures
+            if o.exposures][:MAX_NAMED]
+    providers = [p.name for p in view.parents if p.group not in ("home", "unknown")][:MAX_NAMED]
+    return orgs, providers
+
+
+def group_label(group: str, view: ReportView) -> str:
+    """Our label of a jurisdiction group; "home" names the profile's countries."""
+    countries = sorted(view.home.countries)
+    codes = ", ".join(countries) if len(countries) <= 3 else ("EEE" if view.lang == "fr"
+                                                             else "EEA")
+    return t(f"group_{group}", view.lang, codes=codes)
+
+
+# ---------------------------------------------------------------------------------------------
+# A card per organization: who runs its web, mail, DNS, identity and domain, at a glance
+
+_ANCHOR_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
+
+
+def org_anchor(organization: str, position: int) -> str:
+    """``org-<id>``: the inventory id when it is a plain slug, else the card's position (ids
+    come from the evidence file, which is not trusted inside an HTML id)."""
+    return f"org-{organization}" if _ANCHOR_SAFE.match(organization) else f"org-{position}"
+
+
+@dataclass(frozen=True, slots=True)
+class CardParty:
+    name: str
+    jurisdiction: str
+    group: str
+
+
+# Slots of a card: (key of the label, layers, roles); an empty tuple means "any".
+CARD_SLOTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("card_web", ("web",), ()),
+    ("card_gateway", ("mail",), ("gateway",)),
+    ("card_mailbox", ("mail",), ("mailbox",)),
+    ("card_dns", ("dns",), ()),
+    ("card_idp", (), ("identity-provider",)),
+    ("card_registry", ("domain",), ("registry",)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgCard:
+    anchor: str
+    figure: OrganizationFigure
+    slots: tuple[tuple[str, tuple[CardParty, ...]], ...]
+    exposures: tuple[Exposure, ...]
+
+
+def organization_cards(view: ReportView) -> tuple[OrgCard, ...]:
+    """One card per organization, in the order of ``view.organization_figures`` (most exposed
+    first, then name): the companies behind each kind of service, and its exposures."""
+    by_org: dict[str, list[Endpoint]] = {}
+    for e in view.scan.endpoints:
+        by_org.setdefault(e.organization, []).append(e)
+    exposed: dict[str, list[Exposure]] = {}
+    for x in view.exposures:
+        exposed.setdefault(x.endpoint.organization, []).append(x)
+    cards = []
+    for i, fig in enumerate(view.organization_figures, start=1):
+        slots = []
+        for key, layers, roles in CARD_SLOTS:
+            found: dict[tuple[str, str], CardParty] = {}
+            for e in by_org.get(fig.organization, ()):
+                if layers and e.layer.value not in layers:
+                    continue
+                for a in e.attributions:
+                    if a.status is not Status.OK or (roles and a.role not in roles):
+                        continue
+                    if not roles and not controls_data(a):
+                        continue
+                    name = a.ultimate_parent or a.operator_name or a.operator or ""
+                    if name:
+                        found.setdefault((name, a.jurisdiction or ""), CardParty(
+                            name, a.jurisdiction or "",
+                            jurisdiction_group(view.home, a.jurisdiction),
+                        ))
+            if key == "card_gateway" and not found:
+                # No gateway signal: the MX hosts receive the mail first, so they are the
+                # gateway (the mailbox stays "not seen" without a mailbox signal).
+                for e in by_org.get(fig.organization, ()):
+                    if e.layer.value != "mail":
+                        continue
+                    for a in e.attributions:
+                        name = a.ultimate_parent or a.operator_name or a.operator or ""
+                        if a.status is Status.OK and controls_data(a) and name:
+                            found.setdefault((name, a.jurisdiction or ""), CardParty(
+                                name, a.jurisdiction or "",
+                                jurisdiction_group(view.home, a.jurisdiction),
+                            ))
+            slots.append((key, tuple(sorted(found.values(), key=lambda p: natural_key(p.name)))))
+        cards.append(OrgCard(org_anchor(fig.organization, i), fig, tuple(slots),
+                             tuple(exposed.get(fig.organization, ()))))
+    return tuple(cards)
+
+
+def only_organization(scan: Scan, organization: str) -> Scan:
+    """The scan cut down to one organization's endpoints (``sovaudit report --org``).
+
+    UserError naming the organizations present when ``organization`` has no endpoint.
+    """
+    kept = tuple(e for e in scan.endpoints if e.organization == organization)
+    if not kept:
+        ids = sorted({e.organization for e in scan.endpoints}, key=natural_key)
+        shown = ", ".join(ids[:20]) + (f" (and {len(ids) - 20} more)" if len(ids) > 20 else "")
+        raise UserError(f"no organization {organization!r} in this evidence file "
+                        f"(organizations: {shown or 'none'})")
+    return replace(scan, endpoints=kept)
