@@ -327,7 +327,9 @@ def _serve(directory: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with pytest.MonkeyPatch.context() as mp:  # loopback-only test hook (netpolicy)
+            mp.setenv("SOVAUDIT_ALLOW_LOOPBACK", "1")
+            yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -173,6 +173,7 @@ def test_action_shell_steps_run_locally(ci_env: tuple[LoopbackNameserver, Path],
         "INVENTORY": str(inv), "RESOLVER": ns.spec, "FAIL_ON": "never", "FAIL_ON_NEW": "high",
         "REPORT_LANG": "fr", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
         "STRICT": "false",
+        "CONFIG": "",  # the action input `config` (issue 21), empty by default
     }
     if not (bindir / "sovaudit").exists():
         pytest.skip("the sovaudit entry point is not installed next to this interpreter")

@@ -31,7 +31,8 @@ lang = "xx"
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOVAUDIT_")}
+    # CI is dropped too: in CI a discovered file is read only on request (tested below).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOVAUDIT_") and k != "CI"}
     env.update(extra or {})
     return env
 
@@ -51,7 +52,7 @@ def _in_process(
 ) -> Result:
     # In-process (no interpreter start-up): the root callback reads the real cwd and environ.
     monkeypatch.chdir(cwd)
-    for name in [k for k in os.environ if k.startswith("SOVAUDIT_")]:
+    for name in [k for k in os.environ if k.startswith("SOVAUDIT_") or k == "CI"]:
         monkeypatch.delenv(name)
     for name, value in (env or {}).items():
         monkeypatch.setenv(name, value)
@@ -246,3 +247,70 @@ def test_version_lists_the_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert f"{asn.name} {asn.version} ({asn.date})" in lines[1]
     assert f"registre des fournisseurs: {default_registry().version} " in lines[2]
     assert sum("rule pack / règles rules:" in line for line in lines) >= 4
+
+
+# -- issue 21: a configuration file must not change the audit silently --------------------------
+
+HOSTILE_TOML = 'skip_rules = ["US-CLOUD-ACT", "US-FISA702"]\nlang = "en"\n'
+
+
+def test_the_file_and_every_value_it_sets_are_printed_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "sovaudit.toml").write_text(HOSTILE_TOML, encoding="utf-8")
+    proc = run("rules", "list", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "sovaudit.toml"
+    assert f"note: configuration file {path}" in proc.stderr
+    assert "skip_rules = ['US-CLOUD-ACT', 'US-FISA702']" in proc.stderr
+    assert f"(from {path}:1)" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "read"),
+    [
+        ({"CI": "true"}, (), False),
+        ({"CI": "true", "SOVAUDIT_CONFIG_IN_CI": "1"}, (), True),
+        ({"CI": "true"}, ("--use-config",), True),
+        ({"CI": "true"}, ("--config", "sovaudit.toml"), True),
+        ({}, (), True),
+    ],
+)
+def test_in_ci_a_discovered_file_is_read_only_on_request(
+    tmp_path: Path, extra: dict[str, str], args: tuple[str, ...], read: bool
+) -> None:
+    (tmp_path / "sovaudit.toml").write_text(HOSTILE_TOML, encoding="utf-8")
+    proc = run(*args, "rules", "list", cwd=tmp_path, env=extra)
+    assert proc.returncode == 0, proc.stderr
+    assert ("skip_rules = " in proc.stderr) is read, proc.stderr
+    if not read:
+        assert "not read in CI (CI=true)" in proc.stderr
+
+
+def test_skipped_rules_and_profile_head_every_report_format(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sovaudit.evidence.read import read_evidence
+    from sovaudit.report import render
+
+    sample = Path(__file__).parent / "data" / "evidence" / "sample.json"
+    data = json.loads(sample.read_text(encoding="utf-8"))
+    data["options"].update(skip_rules=["US-CLOUD-ACT"], rules=["extra.yaml"], profile="canada")
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    scan = read_evidence(path)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    md = render(scan, "md", lang="en", now=now)
+    head = md[: md.index("## ")]
+    assert "Settings that change this audit" in head and "US-CLOUD-ACT" in head
+    assert "canada" in head and "extra\\.yaml" in head  # Markdown-escaped
+    html = render(scan, "html", lang="fr", now=now)
+    assert html.index("Paramètres qui modifient cet audit") < html.index("<main>")
+    csv_text = render(scan, "csv", lang="en", now=now)
+    assert csv_text.splitlines()[0].startswith("# Settings that change this audit")
+    assert "US-CLOUD-ACT" in csv_text.splitlines()[0]
+    sarif = json.loads(render(scan, "sarif", lang="en", now=now))
+    assert sarif["runs"][0]["properties"]["auditSettings"] == {
+        "skip_rules": ["US-CLOUD-ACT"], "rules": ["extra.yaml"], "profile": "canada"
+    }
+    # With the defaults, nothing is added.
+    plain = read_evidence(sample)
+    assert "Settings that change this audit" not in render(plain, "md", lang="en", now=now)

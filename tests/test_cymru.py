@@ -115,4 +115,48 @@ def test_cache_avoids_second_query(cymru: LoopbackNameserver, tmp_path: Path) ->
     # Failures are not cached: the dropped name is asked again.
     with SqliteCache(tmp_path / "c.sqlite3") as cache:
         asyncio.run(cymru_lookup(["198.0.0.2"], cymru.address, timeout=0.2, cache=cache))
-        assert cache.get("cymru:origin:198.0.0.2") == (False, None)
+        assert cache.get(f"cymru:{cymru.address[0]}#{cymru.address[1]}:origin:198.0.0.2") == (
+            False, None
+        )
+
+
+def test_the_cache_key_holds_the_resolver_and_a_hit_says_it_is_cached(tmp_path: Path) -> None:
+    # issue 21: one scan through a hostile resolver must not decide what later scans through an
+    # honest one report; a cached answer says so, when and through which resolver.
+    hostile_zone = ZONE.replace("8075", "64666")
+    with (
+        LoopbackNameserver.from_zone_texts({"asn.cymru.com.": hostile_zone}) as hostile,
+        LoopbackNameserver.from_zone_texts({"asn.cymru.com.": ZONE}) as honest,
+        SqliteCache(tmp_path / "c.sqlite3") as cache,
+    ):
+        bad = asyncio.run(cymru_lookup_detailed(["20.190.128.1"], hostile.address, cache=cache))
+        good = asyncio.run(cymru_lookup_detailed(["20.190.128.1"], honest.address, cache=cache))
+        again = asyncio.run(cymru_lookup_detailed(["20.190.128.1"], honest.address, cache=cache))
+    first, second, third = bad["20.190.128.1"], good["20.190.128.1"], again["20.190.128.1"]
+    assert isinstance(first, CymruResult) and isinstance(second, CymruResult)
+    assert first.asn == 64666 and second.asn == 8075  # the honest resolver was asked
+    assert first.cached is None and second.cached is None
+    assert isinstance(third, CymruResult) and third.asn == 8075
+    assert third.cached is not None and f"via resolver {honest.address[0]}#" in third.cached
+    assert "cached answer of 20" in third.cached
+
+
+def test_a_cached_answer_is_labelled_in_the_evidence_step() -> None:
+    from sovaudit.attribute.engine import Attributor
+    from sovaudit.models import DataClass, Endpoint, Layer, Status
+
+    live = CymruResult(8075, "20.190.128.0/18", "US", "arin", None, "MICROSOFT")
+    cached = CymruResult(8075, "20.190.128.0/18", "US", "arin", None, "MICROSOFT",
+                         cached="cached answer of 2026-11-30T10:00:00Z via resolver 9.9.9.9#53")
+    page = Endpoint(organization="o", service="s", host="a.example", layer=Layer.WEB,
+                    data_classes=(DataClass.HEALTH,), status=Status.OK,
+                    addresses=("20.190.128.1",))
+    sources = []
+    for answer in (live, cached):
+        attributor = Attributor.default()
+        attributor.cymru = {"20.190.128.1": answer}
+        out = attributor.attribute_endpoint(page)
+        sources.append({s.source for a in out.attributions for s in a.evidence})
+    assert any(s == "team-cymru (live DNS)" for s in sources[0])
+    assert any("team-cymru (cached answer of 2026-11-30T10:00:00Z via resolver 9.9.9.9#53)" == s
+               for s in sources[1]), sources[1]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +399,9 @@ def rdap_server() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        with pytest.MonkeyPatch.context() as mp:  # loopback-only test hook (netpolicy)
+            mp.setenv("SOVAUDIT_ALLOW_LOOPBACK", "1")
+            yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -490,7 +493,9 @@ def test_second_lookup_comes_from_the_cache(rdap_server: str, tmp_path: Path) ->
     with SqliteCache(tmp_path / "c.sqlite3") as cache:
         first = domain_rdap_lookup("example-body.com", rdap_url=rdap_server, cache=cache)
         second = domain_rdap_lookup("example-body.com", rdap_url=rdap_server, cache=cache)
-    assert first == second
+    assert replace(second, source_url=first.source_url) == first
+    # issue 21: the cached answer says it is cached, and since when.
+    assert second.source_url.startswith(f"{first.source_url} (cached answer of 20")
     assert _Rdap.requests == ["/domain/example-body.com"]
 
 

@@ -93,13 +93,20 @@ def test_cli_prints_untrusted_text_inert(tmp_path: Path) -> None:
     data = json.loads(SAMPLE.read_text(encoding="utf-8"))
     endpoint = data["endpoints"][0]
     # A hostile DNS answer: a terminal escape sequence and Rich markup.
-    endpoint["records"][0]["answers"] = ["\x1b[2J\x1b[31mevil", "[bold red]markup[/bold red]"]
+    endpoint["records"][0]["answers"] = [
+        "\x1b[2J\x1b[31mevil", "[bold red]markup[/bold red]",
+        "x\n::error::forged\r::add-mask::y\u202egnp.exe\x9b1m",  # issue 21: CI-log injection
+    ]
     evidence = tmp_path / "e.json"
     evidence.write_text(json.dumps(data), encoding="utf-8")
     proc = run("explain", str(evidence), endpoint["host"], "--lang", "en")
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout
-    assert "\ufffd[2J\ufffd[31mevil" in proc.stdout
+    assert "\\x1b[2J\\x1b[31mevil" in proc.stdout  # visible escapes
+    for line in proc.stdout.splitlines():
+        assert not line.lstrip().startswith("::"), line
+    assert not set("\r\u202e\x9b") & set(proc.stdout)
+    assert "x\\x0a::error::forged\\x0d::add-mask::y\\u202egnp.exe\\x9b1m" in proc.stdout
     assert "[bold red]markup[/bold red]" in proc.stdout
     assert "UNKNOWN-OPERATOR" in proc.stdout
 

@@ -7,6 +7,7 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,10 @@ class _Registry(http.server.BaseHTTPRequestHandler):
             return self._redirect(self.path)
         elif prefix == "file":
             return self._redirect("file:///etc/passwd")
+        elif prefix == "deep":  # issue 21: must make this one lookup unknown, not kill a scan
+            return self._send(200, b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+        elif prefix == "bignum":
+            return self._send(200, b'{"startAddress": ' + b"9" * 5000 + b"}")
         elif prefix == "huge":
             return self._send(200, b'{"pad": "' + b"x" * 3_000_000 + b'"}')
         else:
@@ -92,7 +97,10 @@ def registry() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        # The registry lives on loopback: the explicit, loopback-only test hook (netpolicy).
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOVAUDIT_ALLOW_LOOPBACK", "1")
+            yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -146,6 +154,8 @@ def test_ripe_registrant_fetched_by_handle_after_redirect(registry: str) -> None
     [
         ("", "HTTP 404 (no RDAP record)", False),
         ("/garbage", "answer is not JSON", False),
+        ("/deep", "answer is not JSON: nested deeper than", False),
+        ("/bignum", "answer is not JSON: a number of 5000 digits", False),
         ("/flaky", "HTTP 503 (RDAP server error)", True),
         ("/loop", "HTTP 302: redirect not followed", False),
         ("/file", "HTTP 302: redirect not followed", False),
@@ -208,7 +218,9 @@ def test_cache_and_batch(registry: str, tmp_path: Path) -> None:
         assert isinstance(results["198.51.99.1"], RdapError)
         assert len(_Registry.requests) == 3
         again = rdap_lookup("20.33.0.1", rdap_url=registry, cache=cache)
-        assert again == ms
+        assert replace(again, source_url=ms.source_url) == ms
+        # issue 21: a cached answer says so, with when, in the source of its evidence step.
+        assert again.source_url.startswith(f"{ms.source_url} (cached answer of 20")
         assert len(_Registry.requests) == 3  # from the cache
         with pytest.raises(RdapError):  # errors are not cached
             rdap_lookup("198.51.99.1", rdap_url=registry, cache=cache)

@@ -106,8 +106,9 @@ def test_read_evidence_reports_the_line_of_a_syntax_error(tmp_path: Path) -> Non
     [
         (lambda d: d.update(schema_version="99"), "schema version '99' is not supported"),
         (lambda d: d.pop("endpoints"), "not a sovaudit evidence file"),
-        (lambda d: d["endpoints"][0].pop("host"), "missing field 'host'"),
-        (lambda d: d["endpoints"][0].update(layer="ftp"), "malformed evidence file"),
+        # Checked against the shipped schema on read (issue 21): the place, then the problem.
+        (lambda d: d["endpoints"][0].pop("host"), r"endpoints\[0\]: missing 'host'"),
+        (lambda d: d["endpoints"][0].update(layer="ftp"), r"endpoints\[0\]\.layer: 'ftp' is not"),
     ],
 )
 def test_read_evidence_rejects_bad_content(tmp_path: Path, mutate: Any, message: str) -> None:

@@ -283,16 +283,21 @@ def test_an_interrupted_or_killed_stream_keeps_its_endpoints_and_resumes(
 ) -> None:
     inv = _slow_inventory(tmp_path)
     first = tmp_path / "first.jsonl"
+    # Lines go to first.partial.jsonl, renamed to first.jsonl when the scan ends (issue 21).
+    working = tmp_path / "first.partial.jsonl"
     proc = _start(inv, slow_ns, first)
     try:
         # Endpoints are handed over at least every second: wait for the first ones on disk.
-        _wait_for_lines(first, 3)
+        _wait_for_lines(working, 3)
         proc.send_signal(signum)
         _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    if signum == signal.SIGKILL:
+        assert not first.exists()  # nothing was renamed: the partial file is beside it
+        first = working
     partial = read_evidence(first)
     assert partial.partial is True
     if signum == signal.SIGINT:
@@ -316,6 +321,11 @@ def test_an_interrupted_or_killed_stream_keeps_its_endpoints_and_resumes(
     assert asked == {f"s{i}.slow.test" for i in range(HOSTS)} - done
     final = read_evidence(second)
     assert final.partial is False
+    # issue 21: the resume source and its digest are recorded in the evidence.
+    import hashlib
+
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert final.options["resumed_from"] == {"file": str(first), "sha256": digest}
     everything = sorted(f"s{i}.slow.test" for i in range(HOSTS))
     assert sorted(e.host for e in final.endpoints) == everything
 

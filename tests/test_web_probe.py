@@ -61,6 +61,7 @@ NAMES = [
     "bomb.test",
     "cut.test",
     "login.microsoftonline.com",
+    "hostile.test",
 ]
 BAD_LOCATIONS = [
     "https://bad.test:99999/",  # port out of range
@@ -90,6 +91,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "TestServer/1.0"
     seen_user_agents: list[str] = []
     next_bad = 0  # index in BAD_LOCATIONS, set by the test
+    hostile_location = "/"  # where hostile.test redirects, set by the test
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # keep the test output clean
@@ -173,6 +175,8 @@ class Handler(BaseHTTPRequestHandler):
             self._redirect("https://unpinned.example/")
         elif host == "garbage.test":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nthis is not a header\r\n\r\nbody")
+        elif host == "hostile.test":
+            self._redirect(Handler.hostile_location.replace("{port}", str(port)))
         elif host == "badloc.test":
             self._redirect(BAD_LOCATIONS[Handler.next_bad])
         elif host == "bomb.test":
@@ -232,6 +236,7 @@ def probe(server: Server, host: str, **kw: Any) -> WebObservation:
     kw.setdefault("verify", server.client_context())
     kw.setdefault("resolve", PINNED)
     kw.setdefault("timeout", 3.0)
+    kw.setdefault("allow_loopback", True)  # the test hook: the site lives on 127.0.0.1
     return asyncio.run(probe_web(host, port=server.port, **kw))
 
 
@@ -423,6 +428,7 @@ def test_resolve_accepts_an_async_lookup(server: Server) -> None:
             verify=server.client_context(),
             resolve=lookup,
             timeout=3.0,
+            allow_loopback=True,
         )
     )
     assert asked == ["away.test", "unpinned.example"]
@@ -443,7 +449,9 @@ def test_untrusted_certificate_is_an_error_but_still_recorded(server: Server) ->
 
 
 def test_unreachable_port_is_an_error(server: Server) -> None:
-    obs = asyncio.run(probe_web("site.test", port=1, resolve=PINNED, timeout=2.0))
+    obs = asyncio.run(
+        probe_web("site.test", port=1, resolve=PINNED, timeout=2.0, allow_loopback=True)
+    )
     assert obs.status is None
     assert obs.error is not None and obs.error.startswith("https://site.test:1/:")
     assert obs.error_kind == "connect"

@@ -31,7 +31,8 @@ from sovaudit.pipeline.webstage import third_party_hosts
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SITE_NAMES = [
-    "www.site.test", "site.test", "cdn.site.test", "login.microsoftonline.com", "slow.test"
+    "www.site.test", "site.test", "cdn.site.test", "login.microsoftonline.com", "slow.test",
+    "hostile.test",
 ]
 
 ZONES = {
@@ -42,6 +43,13 @@ $TTL 300
 @     IN A   127.0.0.1
 www   IN A   127.0.0.1
 cdn   IN A   127.0.0.1
+internal IN A 10.1.2.3
+""",
+    "hostile.test.": """\
+$TTL 300
+@     IN SOA ns.hostile.test. hostmaster.hostile.test. 1 3600 600 86400 300
+@     IN NS  ns.hostile.test.
+@     IN A   127.0.0.1
 """,
     # frames.thirdparty.test and img.thirdparty.test do not exist: their endpoints are skipped.
     "thirdparty.test.": """\
@@ -411,3 +419,34 @@ def test_a_name_pointing_at_a_private_address_is_not_probed(
     assert page.details["web"]["error_kind"] == "private-address"
     assert "non-public address (127.0.0.1)" in page.details["web"]["error"]
     assert len(Handler.seen_user_agents) == before  # not a single request reached the server
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["https://internal.site.test/", "https://169.254.169.254/latest/meta-data/",
+     "https://[64:ff9b::a9fe:a9fe]/", "http://www.site.test:{port}/"],
+)
+def test_cli_a_hostile_redirect_is_not_followed(
+    site: tuple[Server, Path], zones: LoopbackNameserver, tmp_path: Path, location: str
+) -> None:
+    # issue 21: a public page redirecting to an internal name or address (or down to http) must
+    # not make the auditor's machine request it; the loopback hook opens loopback only.
+    server, pem = site
+    Handler.hostile_location = location
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(INVENTORY.replace("www.site.test", "hostile.test"), encoding="utf-8")
+    out = tmp_path / "scan.json"
+    env = {**os.environ, "SOVAUDIT_WEB_CA": str(pem), "SOVAUDIT_WEB_PORT": str(server.port),
+           "SOVAUDIT_WEB_ALLOW_PRIVATE": "1"}
+    before = len(Handler.seen_user_agents)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sovaudit", "scan", str(inv), "--resolver", zones.spec,
+         "--probe", "web", "--no-cache", "-o", str(out)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    web = next(e for e in json.loads(out.read_text())["endpoints"] if e["host"] == "hostile.test")
+    expected = "downgrade" if location.startswith("http:") else "private-address"
+    assert web["details"]["web"]["error_kind"] == expected, web["details"]["web"]
+    assert web["details"]["web"]["status"] == 302
+    assert len(Handler.seen_user_agents) == before + 1

@@ -63,6 +63,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sovaudit.collect.netpolicy import allow_loopback_from_env, build_opener
 from sovaudit.errors import DatasetError
 from sovaudit.models import Dataset
 
@@ -668,7 +669,9 @@ def fetch(
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(source, headers={"User-Agent": "sovaudit data update"})
     try:
-        with urllib.request.urlopen(request, timeout=min(timeout, 30.0)) as response:
+        # The address policy of every outbound connection (netpolicy): global addresses only.
+        opener = build_opener(allow_loopback=allow_loopback_from_env(), max_redirects=5)
+        with opener.open(request, timeout=min(timeout, 30.0)) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise DatasetError(f"download larger than {max_bytes} bytes", path=source)

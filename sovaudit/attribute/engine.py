@@ -1035,9 +1035,9 @@ class Attributor:
                 name = _attr(c, "as_name") or (table.name if table and table.asn == asn else None)
                 if name is None and self.asn_table is not None:
                     name = self.asn_table.name_of(asn)
-                live = _AsnFact(
-                    asn, name, _attr(c, "prefix"), _attr(c, "country"), "team-cymru (live DNS)"
-                )
+                cached = _attr(c, "cached")  # an answer from the cache says so, from where, when
+                source = f"team-cymru ({cached})" if cached else "team-cymru (live DNS)"
+                live = _AsnFact(asn, name, _attr(c, "prefix"), _attr(c, "country"), source)
                 self._other_origins(asn, _attr(c, "other_origins") or (), draft)
         if live is not None and table is not None and live.asn != table.asn:
             # Routing moved or the table is stale: say so, trust the live origin.

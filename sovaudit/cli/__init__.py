@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,18 +80,47 @@ def _root(
             "--config",
             # The backslash keeps Rich markup from eating "[tool.sovaudit]".
             help="Configuration file (default: $SOVAUDIT_CONFIG, ./sovaudit.toml, "
-            "or \\[tool.sovaudit] in ./pyproject.toml).",
+            "or \\[tool.sovaudit] in ./pyproject.toml; in CI, a discovered file is read only "
+            "with --use-config or SOVAUDIT_CONFIG_IN_CI=1).",
         ),
     ] = None,
+    use_config: Annotated[
+        bool,
+        typer.Option(
+            "--use-config",
+            help="In CI (CI=true), read a discovered sovaudit.toml or \\[tool.sovaudit] too.",
+        ),
+    ] = False,
 ) -> None:
     """Audit the data sovereignty of public services."""
     if ctx.resilient_parsing:  # shell completion: never fail on a configuration file
         return
     # Loaded before the subcommand parses its options: its defaults come from this map, so an
     # option given on the command line still wins over the file and the environment.
-    settings = load_config(config, environ=os.environ)
+    settings = load_config(config, environ=os.environ, use_config=use_config)
+    _announce_config(settings, ctx.invoked_subcommand)
     ctx.default_map = default_map(settings, ctx.command)
     ctx.meta[CONFIG_META] = settings
+
+
+def _announce_config(settings: Any, command: str | None) -> None:
+    """Say on stderr which configuration file is read and every value it (or the environment)
+    sets, so a file in the audited repository cannot change the audit silently (issue 21)."""
+    from sovaudit.cli.common import err_console, safe
+
+    if command == "config":
+        return  # 'sovaudit config' shows all of it on stdout
+    if settings.ignored is not None:
+        err_console.print(
+            f"note: configuration file {safe(settings.ignored)} not read in CI (CI=true); "
+            "pass --config FILE, --use-config or SOVAUDIT_CONFIG_IN_CI=1 to use it"
+        )
+    changed = [s for s in settings.settings if s.source != "default"]
+    if settings.path is not None:
+        err_console.print(f"note: configuration file {safe(settings.path)}")
+    for s in changed:
+        where = f"{s.source}:{s.line}" if s.line else s.source
+        err_console.print(f"note:   {safe(s.key)} = {safe(s.value)} (from {safe(where)})")
 
 
 # Each module registers its commands on `app` when imported.

@@ -12,10 +12,7 @@ from rich.markup import escape
 
 from sovaudit.errors import UserError
 from sovaudit.models import Severity
-
-# Control characters (C0, DEL, C1) and escape sequences from DNS or whois text must never reach
-# the terminal: they could rewrite the screen or a CI log.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from sovaudit.report.escape import terminal_text
 
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 
@@ -25,12 +22,19 @@ out_console = Console(highlight=False, soft_wrap=True)
 
 
 def clean(text: object) -> str:
-    """Replace control characters (terminal escape sequences) in untrusted text."""
-    return _CONTROL.sub("\ufffd", str(text))
+    """A block of lines made inert for a terminal or CI log: control and bidi characters
+    escaped, no line starting a workflow command (line feeds kept: see :func:`safe`)."""
+    return terminal_text(text, multiline=True)
 
 
 def safe(text: object) -> str:
-    """Strip control characters and escape Rich markup in untrusted text before printing it."""
+    """One untrusted value for Rich: control, bidi and line-feed characters escaped (a record
+    cannot print a line of its own, such as ``::error::``), Rich markup escaped."""
+    return escape(terminal_text(text))
+
+
+def safe_block(text: object) -> str:
+    """Our own multi-line text (rule rationales) for Rich: :func:`clean`, then markup escaped."""
     return escape(clean(text))
 
 

@@ -94,6 +94,8 @@ class Config:
 
     path: str | None
     settings: tuple[Setting, ...]
+    # A file found by discovery but not read because CI=true and nothing opted in (issue 21).
+    ignored: str | None = None
 
     def values(self) -> dict[str, Any]:
         """The keys that were set (by a file or the environment), by key name."""
@@ -126,15 +128,36 @@ def find_config_file(
     return None
 
 
+def in_ci_without_opt_in(environ: Mapping[str, str], use_config: bool = False) -> bool:
+    """True when ``CI`` is set and neither ``--use-config`` nor ``SOVAUDIT_CONFIG_IN_CI=1``.
+
+    In CI the audited repository can hold a ``sovaudit.toml`` that skips rules or changes the
+    resolvers: a file found by discovery is then read only on request.
+    """
+    truthy = ("1", "true", "yes")
+    if use_config or environ.get(ENV_PREFIX + "CONFIG_IN_CI", "").strip().lower() in truthy:
+        return False
+    return environ.get("CI", "").strip().lower() in truthy
+
+
 def load_config(
     explicit: Path | None = None,
     *,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    use_config: bool = False,
 ) -> Config:
-    """The effective configuration; UserError ``FILE:LINE: message`` on a bad key or value."""
+    """The effective configuration; UserError ``FILE:LINE: message`` on a bad key or value.
+
+    A file found by discovery (not ``--config``, not ``$SOVAUDIT_CONFIG``) is not read in CI
+    unless opted in (:func:`in_ci_without_opt_in`); :attr:`Config.ignored` names it.
+    """
     env = dict(environ) if environ is not None else {}
     found = find_config_file(explicit, cwd=cwd or Path.cwd(), environ=env)
+    ignored: str | None = None
+    discovered = explicit is None and not env.get(ENV_FILE)
+    if found is not None and discovered and in_ci_without_opt_in(env, use_config):
+        ignored, found = str(found[0]), None
     file_values: dict[str, tuple[Any, int | None]] = {}
     path: str | None = None
     if found is not None:
@@ -152,7 +175,7 @@ def load_config(
             settings.append(Setting(key.name, value, path or "", line))
         else:
             settings.append(Setting(key.name, None, DEFAULT))
-    return Config(path, tuple(settings))
+    return Config(path, tuple(settings), ignored)
 
 
 def parse_config_text(

@@ -54,8 +54,10 @@ def _exposure_line(x: Exposure) -> str:
 
 
 def _md(text: str, markdown: bool) -> str:
+    from sovaudit.report.escape import terminal_text
+
     if not markdown:
-        return text
+        return terminal_text(text)  # a host or a sentence from DNS cannot start a line of its own
     return md_text(text)
 
 
@@ -78,7 +80,11 @@ def diff_cmd(
     threshold = parse_severity(fail_on, "--fail-on")
     d = diff(load_scan(old), load_scan(new))
     if fmt == "json":
-        typer.echo(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
+        from sovaudit.collect.jsontext import json_terminal
+
+        typer.echo(
+            json_terminal(json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
+        )
     else:
         text = diff_text(d, markdown=fmt == "md")
         if fmt == "text" and out_console.is_terminal:

@@ -189,7 +189,7 @@ def _render(attributions: list[Attribution], lang: str) -> None:
             (t("status", lang), status_label(at.status.value, lang)),
             (t("flags", lang), ", ".join(at.flags) or None),
             (t("reason", lang), at.reason),
-            (t("conflicts", lang), "\n".join(at.conflicts) or None),
+            (t("conflicts", lang), "; ".join(at.conflicts) or None),
         ]
         for key, value in rows:
             if value:

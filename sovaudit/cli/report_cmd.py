@@ -82,7 +82,10 @@ def report(
     else:
         points = series(history, org)
         if out is None:
-            sys.stdout.write(render(scan, formats_[0], lang=language, now=now, history=points))
+            from sovaudit.report.escape import for_stdout
+
+            text = render(scan, formats_[0], lang=language, now=now, history=points)
+            sys.stdout.write(for_stdout(text, formats_[0]))
             sys.stdout.flush()
             written = []
         else:

@@ -11,7 +11,7 @@ import yaml
 from rich.table import Table
 
 from sovaudit.cli.app import app
-from sovaudit.cli.common import error, out_console, safe
+from sovaudit.cli.common import error, out_console, safe, safe_block
 from sovaudit.errors import ExitCode, RuleError, UserError
 from sovaudit.evaluate.loader import (
     DEFAULT_PROFILE,
@@ -152,7 +152,7 @@ def show_rule(
     fr = lang == "fr"
     out_console.print(f"[bold]{safe(rule.id)}[/] — {safe(rule.title.get(lang))}")
     out_console.print()
-    out_console.print(safe(rule.rationale.get(lang)))
+    out_console.print(safe_block(rule.rationale.get(lang)))
     out_console.print()
     by_class = ", ".join(f"{k}: {v.value}" for k, v in rule.severity_by_data_class)
     severity = rule.severity.value + (f" ({by_class})" if by_class else "")
@@ -176,7 +176,7 @@ def show_rule(
         out_console.print(f"  - {safe(ref.title.get(lang))}{safe(url)}")
     out_console.print(f"[bold]Condition{colon}[/]")
     text = yaml.safe_dump(rule.when, allow_unicode=True, sort_keys=False, width=96)
-    out_console.print(safe(text.rstrip()), soft_wrap=True)
+    out_console.print(safe_block(text.rstrip()), soft_wrap=True)
 
 
 def _scope(rule: Rule, fr: bool) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -35,7 +35,7 @@ from sovaudit.cli.common import (
 )
 from sovaudit.cli.messages import cli_lang, msg, set_cli_lang
 from sovaudit.collect.dns import ResolverAddress, system_resolvers
-from sovaudit.errors import ExitCode, UserError
+from sovaudit.errors import ExitCode, SovauditError, UserError
 from sovaudit.evidence.baseline import ResolvedFinding, live, load_scan, mark_against
 from sovaudit.evidence.history import HistoryPoint, series
 from sovaudit.evidence.history import append as append_history
@@ -128,7 +128,10 @@ def write_outputs(
 ) -> list[Path]:
     """Write the reports; with no ``-o``, the single format goes to stdout."""
     if output is None:
-        sys.stdout.write(render(scan, formats[0], lang=lang, now=now, history=history))
+        from sovaudit.report.escape import for_stdout
+
+        text = render(scan, formats[0], lang=lang, now=now, history=history)
+        sys.stdout.write(for_stdout(text, formats[0]))
         sys.stdout.flush()
         return []
     return write_reports(
@@ -348,6 +351,10 @@ def scan(
         raise UserError("--cluster does not combine with --stream or --resume")
     base = load_scan(baseline) if baseline is not None else None
     previous = load_scan(resume) if resume is not None else None
+    recorded: dict[str, Any] = {}
+    if resume is not None:
+        # The evidence says what it was built from: a fabricated resume file is traceable.
+        recorded["resumed_from"] = {"file": str(resume), "sha256": _sha256(resume)}
     options = ScanOptions(
         resolvers=parse_resolvers(resolver),
         timeout=timeout,
@@ -378,14 +385,16 @@ def scan(
     # Findings by severity and the first causes of a failure, counted as endpoints are analysed.
     causes = CauseCollector(threshold, new_threshold)
     if stream is not None:
-        tally, interrupted = _run_streamed(
+        tally, interrupted, written_to = _run_streamed(
             inv, options, stream, now=now, quiet=quiet, resume=previous, ruleset=ruleset,
             shard=str(slice_) if slice_ is not None else None, causes=causes,
+            recorded=recorded,
         )
         if interrupted:
+            kept = "" if written_to == stream else f" ({stream} left as it was)"
             error(
-                f"interrupted: partial evidence in {safe(stream)}; continue with "
-                f"--resume {safe(stream)} --stream NEW.jsonl"
+                f"interrupted: partial evidence in {safe(written_to)}{safe(kept)}; continue with "
+                f"--resume {safe(written_to)} --stream NEW.jsonl"
             )
             raise typer.Exit(ExitCode.INTERRUPTED)
         report_internal_errors(tally)
@@ -419,6 +428,7 @@ def scan(
                 )
             except ScanInterrupted as exc:
                 result, interrupted = exc.partial, True
+        result = replace(result, options={**result.options, **recorded})
     if slice_ is not None and stream is None:
         # Recorded so that 'sovaudit merge' can check it has every K of one N.
         result = replace(result, options={**result.options, "shard": str(slice_)})
@@ -436,11 +446,22 @@ def scan(
                 },
             },
         )
+    kept_out = None
+    if interrupted and out is not None and out.is_file():
+        # A partial result never replaces a complete report: it goes beside it.
+        from sovaudit.evidence.files import partial_path
+
+        kept_out, out = out, partial_path(out)
     points = None
+    history_error: SovauditError | None = None
     if history is not None and not interrupted:
-        # Appended before the reports are written, so their trend chart includes this scan.
-        append_history(history, result)
-        points = series(history)
+        # Appended before the reports are written, so their trend chart includes this scan; a
+        # corrupt or locked database must not cost the evidence: reported after the writing.
+        try:
+            append_history(history, result)
+            points = series(history)
+        except SovauditError as exc:
+            history_error = exc
     with writing_step(quiet or out is None):
         written = write_outputs(
             result,
@@ -466,8 +487,12 @@ def scan(
             err_console.print(msg("baseline_counts", new=new, resolved=len(resolved)))
         for path in [*([stream] if stream is not None else []), *written]:
             err_console.print(msg("wrote", path=safe(path)))
+    if history_error is not None:
+        error(f"{history_error} (evidence and reports were written)")
+        raise typer.Exit(2)
     if interrupted:
-        error("interrupted: partial evidence written; continue with --resume")
+        kept = f" ({kept_out} left as it was)" if kept_out is not None else ""
+        error(f"interrupted: partial evidence written{safe(kept)}; continue with --resume")
         raise typer.Exit(ExitCode.INTERRUPTED)
     code = exit_code(result, threshold, new_threshold, strict)
     print_causes(causes, code, cli_lang())
@@ -493,10 +518,20 @@ def _write_partial_evidence(result: Scan, out: Path, written: list[Path]) -> Pat
     path = (
         out / "report.partial.json"
         if report.parent == out
-        else report.with_name(f"{report.stem}.partial.json")
+        else report.with_name(f"{report.stem.removesuffix('.partial')}.partial.json")
     )
     write_atomic(path, render(result, "json", lang="en", now=datetime.now(UTC)))
     return path
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def exit_code(
@@ -535,8 +570,11 @@ def _run_streamed(
     ruleset: RuleSet,
     shard: str | None,
     causes: CauseCollector,
-) -> tuple[Tally, bool]:
-    """Scan into a JSON Lines evidence file; (tally, interrupted). An error leaves no end line."""
+    recorded: dict[str, Any] | None = None,
+) -> tuple[Tally, bool, Path]:
+    """Scan into a JSON Lines evidence file; (tally, interrupted, where the evidence is).
+
+    An error leaves no end line."""
     header = scan_header(inv, options, started=now)
     start = Analyser(
         options,
@@ -548,7 +586,7 @@ def _run_streamed(
     header = replace(
         header,
         datasets=tuple(start.datasets()),
-        options={**header.options, **({"shard": shard} if shard else {})},
+        options={**header.options, **({"shard": shard} if shard else {}), **(recorded or {})},
     )
     writer = EvidenceWriter(path, header.to_dict())
     try:
@@ -566,7 +604,7 @@ def _run_streamed(
         writer.abandon()  # no end line: whoever reads it knows it is incomplete
         raise
     writer.close(partial=result.interrupted, datasets=result.datasets)
-    return result.tally, result.interrupted
+    return result.tally, result.interrupted, writer.final
 
 
 class _Counted:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import dns.asyncquery
 import dns.exception
@@ -61,6 +62,8 @@ class CymruResult:
     as_name: str | None
     # Other ASNs announcing the same prefix (multi-origin, e.g. anycast or a transition).
     other_origins: tuple[int, ...] = ()
+    # Set when the answer came from the cache: when it was fetched and through which resolver.
+    cached: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,13 @@ async def cymru_lookup_detailed(
     """
     cache = cache if cache is not None else NullCache()
     limit = asyncio.Semaphore(max(1, concurrency))
+    # The resolver is part of every key: an answer obtained through one resolver (perhaps a
+    # hostile one) never decides what a scan through another reports (issue 21).
+    via = f"{resolver[0]}#{resolver[1]}"
+    fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def key(kind: str, value: object) -> str:
+        return f"cymru:{via}:{kind}:{value}"
 
     async def bounded(name: str) -> tuple[list[str] | None, CymruMiss | None]:
         async with limit:
@@ -195,7 +205,7 @@ async def cymru_lookup_detailed(
             name = origin_query_name(ip)
         except ValueError:
             return CymruMiss(f"not an IP address: {ip[:60]!r}")
-        found, cached = cache.get(f"cymru:origin:{ip}")
+        found, cached = cache.get(key("origin", ip))
         if found:
             cached_ips.add(ip)
             return _from_jsonable(cached) if cached else CymruMiss("no origin announced")
@@ -207,19 +217,19 @@ async def cymru_lookup_detailed(
         if result is None:
             if texts:
                 return CymruMiss(f"unparsable answer: {texts[0][:80]!r}")
-            cache.set(f"cymru:origin:{ip}", None, NEGATIVE_CACHE_TTL)
+            cache.set(key("origin", ip), None, NEGATIVE_CACHE_TTL)
             return CymruMiss("no origin announced")
         return result
 
     async def asname(asn: int) -> str | None:
-        found, cached = cache.get(f"cymru:asname:{asn}")
+        found, cached = cache.get(key("asname", asn))
         if found:
             return str(cached) if cached is not None else None
         texts, miss = await bounded(asname_query_name(asn))
         if miss is not None or texts is None:
             return None
         name = parse_asname_txt(texts)
-        cache.set(f"cymru:asname:{asn}", name, CACHE_TTL)
+        cache.set(key("asname", asn), name, CACHE_TTL)
         return name
 
     unique = list(dict.fromkeys(ips))
@@ -232,10 +242,11 @@ async def cymru_lookup_detailed(
             if result.as_name is None and names.get(result.asn):
                 result = CymruResult(
                     result.asn, result.prefix, result.country, result.registry,
-                    result.allocated, names[result.asn], result.other_origins,
+                    result.allocated, names[result.asn], result.other_origins, result.cached,
                 )  # fmt: skip
             if ip not in cached_ips:
-                cache.set(f"cymru:origin:{ip}", _jsonable(result), CACHE_TTL)
+                entry = {**_jsonable(result), "fetched_at": fetched_at, "resolver": via}
+                cache.set(key("origin", ip), entry, CACHE_TTL)
         out[ip] = result
     return out
 
@@ -263,6 +274,8 @@ def _from_jsonable(d: dict[str, object]) -> CymruResult | CymruMiss:
             allocated=_opt(d.get("allocated")),
             as_name=_opt(d.get("as_name")),
             other_origins=tuple(int(a) for a in others) if isinstance(others, list) else (),
+            cached=f"cached answer of {d.get('fetched_at') or 'an unknown date'} "
+            f"via resolver {d.get('resolver') or 'unknown'}",
         )
     except (KeyError, TypeError, ValueError):
         return CymruMiss("corrupt cache entry", transient=True)

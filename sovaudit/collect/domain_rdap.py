@@ -23,7 +23,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sovaudit.collect.cache import Cache, NullCache
-from sovaudit.collect.rdap import RdapError, fetch_json, vcard_country, vcard_name
+from sovaudit.collect.rdap import (
+    RdapError,
+    cached_label,
+    fetch_json,
+    vcard_country,
+    vcard_name,
+)
 from sovaudit.errors import internal_reason
 
 __all__ = [
@@ -182,7 +188,8 @@ def domain_rdap_lookup(
     url = f"{base}/domain/{urllib.parse.quote(name, safe='.-')}"
     data, final_url = fetch_json(url, timeout=remaining)
     result = parse_domain_rdap(name, data, final_url)
-    cache.set(key, asdict(result), CACHE_TTL)
+    # A later hit says it is cached, and since when, in the evidence step's source (issue 21).
+    cache.set(key, {**asdict(result), "source_url": cached_label(result.source_url)}, CACHE_TTL)
     return result
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from sovaudit.collect.hostnames import discovered_host
 from sovaudit.collect.names import normalize_name
 
 # Bounds: a hostile page can hold millions of tags; we keep the first ones.
@@ -256,6 +257,8 @@ def third_parties(
         host = url_host(ref.url)
         if host is None or is_same_site(host, sites):
             continue
+        if host not in kinds and discovered_host(host)[0] is None:
+            continue  # not a valid host name (validated like inventory hosts): never an endpoint
         if host not in kinds:
             if len(order) >= limit:
                 continue

@@ -38,14 +38,18 @@ class ReportUri:
     scheme: str  # mailto or https (anything else is kept with its scheme, domain None)
     domain: str | None
     address: str | None = None  # the mailbox for mailto:
+    error: str | None = None  # why the destination's host was dropped (not a valid host name)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "uri": self.uri,
             "scheme": self.scheme,
             "domain": self.domain,
             "address": self.address,
         }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,20 +134,28 @@ def parse_report_uris(value: str) -> tuple[ReportUri, ...]:
         if scheme == "mailto":
             address = unquote(rest.split("?", 1)[0]).strip()
             domain = address.rpartition("@")[2] if "@" in address else None
-            out.append(ReportUri(uri, scheme, _domain(domain), address or None))
+            name, why = _domain(domain)
+            out.append(ReportUri(uri, scheme, name, address or None, why))
         elif scheme in ("https", "http"):
-            host = urlsplit(uri).hostname
-            out.append(ReportUri(uri, scheme, _domain(host)))
+            try:
+                host = urlsplit(uri).hostname
+            except ValueError:
+                host = None
+            name, why = _domain(host)
+            out.append(ReportUri(uri, scheme, name, None, why))
         else:
             out.append(ReportUri(uri, scheme or "?", None))
     return tuple(out)
 
 
-def _domain(text: str | None) -> str | None:
+def _domain(text: str | None) -> tuple[str | None, str | None]:
+    """A discovered destination host, validated like an inventory host: (name, None) or
+    (None, reason). A percent-decoded host can hold anything (line feeds, bidi controls)."""
     if not text:
-        return None
-    name = text.strip().rstrip(".").lower()
-    return name if "." in name and " " not in name else None
+        return None, None
+    from sovaudit.collect.hostnames import discovered_host
+
+    return discovered_host(text)
 
 
 def _pick(txt_strings: list[str], prefix: str) -> tuple[str | None, str | None]:

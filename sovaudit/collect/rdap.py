@@ -11,7 +11,6 @@ its vCard, which ipwhois does not split out.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import urllib.error
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sovaudit.collect.cache import Cache, NullCache
+from sovaudit.collect.jsontext import loads_capped
+from sovaudit.collect.netpolicy import AddressRefused, allow_loopback_from_env, build_opener
 from sovaudit.errors import SovauditError, internal_reason
 
 __all__ = [
@@ -84,25 +85,10 @@ class RdapResult:
 # -- HTTP -------------------------------------------------------------------------------------
 
 
-class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        # Never follow a registry into file://, ftp:// or another scheme.
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise RdapError(f"refusing redirect to {newurl[:100]}", url=req.full_url)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_OPENER = urllib.request.build_opener(_LimitedRedirects)
+def _opener() -> urllib.request.OpenerDirector:
+    # The address policy (netpolicy): every hop, redirects included, to a global address only,
+    # pinned to the address checked; http(s) only, no https -> http downgrade.
+    return build_opener(allow_loopback=allow_loopback_from_env(), max_redirects=MAX_REDIRECTS)
 
 
 def fetch_json(
@@ -115,7 +101,7 @@ def fetch_json(
         headers={"Accept": "application/rdap+json, application/json", "User-Agent": "sovaudit"},
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             final_url = response.geturl()
             body = bytearray()
             # read1 returns what has arrived; read(n) would wait for n bytes past the deadline.
@@ -125,6 +111,8 @@ def fetch_json(
                     raise RdapError(f"answer larger than {max_bytes} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise RdapError(f"no complete answer within {timeout:g} s", url=url)
+    except AddressRefused as exc:
+        raise RdapError(f"not fetched: {exc}", url=url, transient=False) from exc
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
             # urllib gives up on a loop, too many hops or a non-HTTP target.
@@ -135,15 +123,20 @@ def fetch_json(
         what = "no RDAP record" if exc.code == 404 else "RDAP server error"
         raise RdapError(f"HTTP {exc.code} ({what})", url=url, transient=transient) from exc
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, AddressRefused):
+            raise RdapError(f"not fetched: {exc.reason}", url=url, transient=False) from exc
         raise RdapError(f"cannot reach the RDAP server: {exc.reason}", url=url) from exc
     except TimeoutError as exc:
         raise RdapError(f"no answer within {timeout:g} s", url=url) from exc
     except OSError as exc:
         raise RdapError(f"connection failed: {exc}", url=url) from exc
     try:
-        data = json.loads(bytes(body).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RdapError("answer is not JSON", url=url, transient=False) from exc
+        # Nesting and number sizes capped before parsing: a hostile registry answering
+        # 100,000 nested arrays makes this one lookup unknown, not the scan fail (issue 21).
+        data = loads_capped(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise RdapError(f"answer is not JSON: {str(exc)[:80]}", url=url,
+                        transient=False) from None
     if not isinstance(data, dict):
         raise RdapError("answer is not an RDAP object", url=url, transient=False)
     return data, final_url
@@ -303,8 +296,15 @@ def rdap_lookup(
                     "registrant_country": vcard_country(entity) or result.registrant_country,
                 }
             )
-    cache.set(key, asdict(result), CACHE_TTL)
+    # A later hit says it is cached, and since when, in the evidence step's source (issue 21).
+    cache.set(key, {**asdict(result), "source_url": cached_label(result.source_url)}, CACHE_TTL)
     return result
+
+
+def cached_label(source_url: str) -> str:
+    """``URL (cached answer of <UTC time>)``: the source of an answer served from the cache."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return f"{source_url} (cached answer of {when})"
 
 
 async def rdap_lookup_many(

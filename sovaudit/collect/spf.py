@@ -140,6 +140,13 @@ async def expand_spf(domain: str, record: str | None, fetch_txt: TxtFetcher) -> 
     async def follow(target: str) -> None:
         if "%" in target:
             return  # macros need the sender's address: nothing to resolve ahead of time
+        from sovaudit.collect.hostnames import discovered_host
+
+        name, why = discovered_host(target)
+        if name is None:
+            out.error = out.error or f"permerror: invalid include target: {why}"
+            return
+        target = name
         if target in visited:
             out.error = out.error or f"permerror: include loop at {target}"
             return

@@ -52,6 +52,7 @@ from sovaudit.collect.htmlrefs import (
     url_host,
 )
 from sovaudit.collect.names import normalize_name
+from sovaudit.collect.netpolicy import AddressRefused, check_address, redirect_refusal
 from sovaudit.collect.websignals import (
     WebSignal,
     WebSignals,
@@ -256,10 +257,18 @@ class _NotPinned(httpcore.ConnectError):
     """A name the caller did not pin, while pinning is on."""
 
 
-class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects pinned names to their given address; with a map, refuses every other name."""
+class _Refused(_NotPinned):
+    """An address outside the address policy (:mod:`sovaudit.collect.netpolicy`)."""
 
-    def __init__(self, resolve: Resolve | None) -> None:
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects pinned names to their given address; with a map, refuses every other name.
+
+    Every address, resolved or literal, passes the address policy before a connection.
+    """
+
+    def __init__(self, resolve: Resolve | None, allow_loopback: bool = False) -> None:
+        self.allow_loopback = allow_loopback
         self._inner = httpcore.AnyIOBackend()
         self._map: dict[str, str] | None = None
         self._lookup: Callable[[str], Awaitable[str | None]] | None = None
@@ -269,8 +278,23 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
             self._lookup = resolve
 
     async def target(self, host: str) -> str:
-        if _is_ip(host) or (self._map is None and self._lookup is None):
-            return host
+        try:
+            return check_address(
+                await self._target(host), host=host.strip("[]"), allow_loopback=self.allow_loopback
+            )
+        except AddressRefused as exc:
+            raise _Refused(str(exc)) from None
+
+    async def _target(self, host: str) -> str:
+        if _is_ip(host):
+            return host.strip("[]")
+        if self._map is None and self._lookup is None:
+            from sovaudit.collect.netpolicy import resolve_checked
+
+            found = await asyncio.to_thread(
+                resolve_checked, host, 443, allow_loopback=self.allow_loopback
+            )
+            return found[0][1]
         name = normalize_name(host)
         if self._map is not None:
             address = self._map.get(name)
@@ -278,6 +302,8 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
             assert self._lookup is not None
             try:
                 address = await self._lookup(name)
+            except AddressRefused:
+                raise
             except (SovauditError, OSError) as exc:
                 raise _NotPinned(f"{host}: lookup failed: {exc}") from exc
         if address is None:
@@ -497,7 +523,8 @@ def _describe(exc: BaseException) -> str:
 ERROR_KINDS = (
     "timeout",  # the whole probe exceeded its time budget
     "not-pinned",  # a name outside the resolve map (the probe uses pinned addresses only)
-    "private-address",  # the name resolves only to non-public addresses: not probed
+    "private-address",  # a name or IP literal (redirects too) of a non-public address: refused
+    "downgrade",  # a redirect from https to plain http: not followed
     "connect",  # no TCP connection (refused, unreachable, no address)
     "tls-verify",  # the certificate did not verify (it is still recorded in ``tls``)
     "tls",  # another TLS failure (handshake, protocol version)
@@ -520,6 +547,8 @@ def _error_kind(exc: BaseException) -> str:
             break
         if isinstance(current, ssl.SSLCertVerificationError):
             return "tls-verify"
+        if isinstance(current, _Refused):
+            return "private-address"
         if isinstance(current, _NotPinned):
             return "not-pinned"
         current = current.__cause__ or current.__context__
@@ -640,6 +669,12 @@ async def _run(
                     return
                 state.redirects.append(target)
                 host = url_host(target) or ""
+                refusal = redirect_refusal(url, target, allow_loopback=backend.allow_loopback)
+                if refusal is not None:
+                    # netpolicy: no downgrade, no redirect to a non-public IP literal.
+                    kind = "downgrade" if refusal.startswith("downgrade") else "private-address"
+                    state.fail(kind, f"redirect to {target} not followed: {refusal}")
+                    return
                 if not is_same_site(host, own_sites) and match_identity_provider(host, signals):
                     # A sign-in page is the answer we wanted; fetching it only talks to the IdP.
                     state.idp_hosts.append((host, "redirect"))
@@ -755,12 +790,15 @@ async def probe_web(
     verify: bool | ssl.SSLContext = True,
     resolve: Resolve | None = None,
     signals: WebSignals | None = None,
+    allow_loopback: bool = False,
 ) -> WebObservation:
     """GET ``https://host[:port]/`` once (following redirects) and describe what it reveals.
 
     ``timeout`` bounds the whole probe (every hop, the TLS fallback, the body), not each read.
     ``resolve`` pins names to addresses (a map, or an async function returning an address or
-    None); when given, no other name is connected to. Never
+    None); when given, no other name is connected to. Every address, on every hop, must pass
+    the address policy (:mod:`sovaudit.collect.netpolicy`; ``allow_loopback`` is the test hook)
+    or the probe ends with ``error_kind: private-address``. Never
     raises for network or content problems: the observation's ``error`` says what went wrong.
     """
     signals = signals or default_web_signals()
@@ -769,7 +807,7 @@ async def probe_web(
     if not valid_host(host.strip().rstrip(".").removeprefix("[").removesuffix("]")):
         state.fail("bad-url", f"{host!r}: not a valid host name")
         return _finish(state, signals, own_sites, 0.0)
-    backend = _PinnedBackend(resolve)
+    backend = _PinnedBackend(resolve, allow_loopback)
     transport = _PinnedTransport(_ssl_context(verify), backend)
     loop = asyncio.get_running_loop()
     started = loop.time()

@@ -76,17 +76,21 @@ def append(path: Path, scan: Scan) -> None:
         row[2] += 1 if any(home.is_foreign(j) for j in jur) else 0
         row[3] += 1 if "US" in jur else 0
     conn = _open(path)
-    with conn:
-        cur = conn.execute(
-            "INSERT INTO scans (generated_at, inventory) VALUES (?, ?)",
-            (scan.generated_at, scan.inventory),
-        )
-        scan_id = cur.lastrowid
-        conn.executemany(
-            "INSERT INTO counts VALUES (?, ?, ?, ?, ?, ?)",
-            [(scan_id, org, *row) for org, row in sorted(per_org.items())],
-        )
-    conn.close()
+    try:
+        with conn:
+            cur = conn.execute(
+                "INSERT INTO scans (generated_at, inventory) VALUES (?, ?)",
+                (scan.generated_at, scan.inventory),
+            )
+            scan_id = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO counts VALUES (?, ?, ?, ?, ?, ?)",
+                [(scan_id, org, *row) for org, row in sorted(per_org.items())],
+            )
+    except sqlite3.Error as exc:  # locked, read-only, a foreign schema, a corrupt page
+        raise UserError(f"cannot add this scan to the history: {exc}", path=str(path)) from None
+    finally:
+        conn.close()
 
 
 def series(path: Path, organization: str | None = None) -> list[HistoryPoint]:
@@ -101,6 +105,19 @@ def series(path: Path, organization: str | None = None) -> list[HistoryPoint]:
         + ("WHERE c.organization = ? " if organization else "")
         + "GROUP BY s.id ORDER BY s.generated_at, s.id"
     )
-    rows = conn.execute(query, (organization,) if organization else ()).fetchall()
-    conn.close()
-    return [HistoryPoint(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    try:
+        rows = conn.execute(query, (organization,) if organization else ()).fetchall()
+    except sqlite3.Error as exc:  # a foreign schema, an integer overflow, a corrupt page
+        raise UserError(f"not a usable history database: {exc}", path=str(path)) from None
+    finally:
+        conn.close()
+    points = []
+    for r in rows:
+        if not isinstance(r[0], str) or not all(
+            isinstance(n, int) and 0 <= n < 2**53 for n in r[1:5]
+        ):
+            raise UserError(
+                f"not a usable history database: unexpected row {str(r)[:80]}", path=str(path)
+            )
+        points.append(HistoryPoint(r[0], r[1], r[2], r[3], r[4]))
+    return points

@@ -37,14 +37,10 @@ def read_evidence(path: Path) -> Scan:
     """
     if is_parquet_evidence(path):
         return read_parquet_evidence(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise EvidenceError("cannot read evidence file: no such file", path=str(path)) from None
-    except OSError as exc:
-        raise EvidenceError(
-            f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
-        ) from None
+    from sovaudit.evidence.files import check_regular
+
+    # A FIFO, /dev/zero or a directory is refused before anything is opened or read.
+    size = check_regular(path, "evidence file", EvidenceError).st_size
     if is_evidence_lines(path):
         return read_evidence_lines(path)  # read line by line: no whole-file size limit
     if size > MAX_EVIDENCE_BYTES:
@@ -59,14 +55,18 @@ def read_evidence(path: Path) -> Scan:
         raise EvidenceError(
             f"cannot read evidence file: {exc.strerror or exc}", path=str(path)
         ) from None
+    from sovaudit.collect.jsontext import loads_capped
+
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads_capped(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise EvidenceError(f"not UTF-8: {exc.reason}", path=str(path)) from None
     except json.JSONDecodeError as exc:
         raise EvidenceError(
             f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno
         ) from None
+    except (ValueError, RecursionError) as exc:  # nesting or a number over the caps
+        raise EvidenceError(f"refused: {exc}", path=str(path)) from None
     return scan_from_json(data, path=str(path))
 
 
@@ -80,6 +80,11 @@ def scan_from_json(data: Any, *, path: str = "<evidence>") -> Scan:
             f"evidence schema version {version!r} is not supported (expected {SCHEMA_VERSION!r})",
             path=path,
         )
+    from sovaudit.evidence.schemacheck import evidence_problem
+
+    problem = evidence_problem(data)  # one "FILE: where: what" line, never a traceback
+    if problem is not None:
+        raise EvidenceError(problem, path=path)
     try:
         return Scan.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

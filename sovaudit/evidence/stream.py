@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from sovaudit.collect.jsontext import loads_capped
 from sovaudit.errors import EvidenceError
+from sovaudit.evidence.schemacheck import endpoint_problem
 from sovaudit.models import (
     SCHEMA_VERSION,
     Dataset,
@@ -47,8 +50,8 @@ def is_evidence_lines(path: Path) -> bool:
     except OSError:
         return False
     try:
-        data = json.loads(first)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = loads_capped(first)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("record") == "header"
 
@@ -59,10 +62,16 @@ class EvidenceWriter:
     ``header`` is ``Scan.to_dict()`` of a scan with no endpoints (tool, options, datasets known
     at the start). Lines are written with ``ensure_ascii=False``; the file is flushed after every
     :meth:`add` so that what was analysed is on disk even if the process dies.
+
+    The lines go to a new file beside ``path`` (``NAME.partial.jsonl``, created with ``O_EXCL``
+    and ``O_NOFOLLOW``), renamed over ``path`` when the scan completes: an earlier complete file
+    survives a killed scan. A partial result is renamed into place only when ``path`` does not
+    exist; otherwise it stays beside it. :attr:`final` is where the evidence is in the end.
     """
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
+        self.final = path
         self.count = 0
         self._convert = JsonConverter()
         self._stdout = str(path) == "-"
@@ -70,8 +79,18 @@ class EvidenceWriter:
             if self._stdout:
                 self._handle: IO[str] | None = sys.stdout  # piped to jq, a queue, a collector
             else:
+                from sovaudit.evidence.files import (
+                    create_beside,
+                    partial_path,
+                    refuse_special_target,
+                )
+
+                refuse_special_target(path, "evidence file")
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = path.open("w", encoding="utf-8", newline="\n")
+                fd, self.final = create_beside(
+                    path, partial_path(path).name, what="evidence file"
+                )
+                self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         except OSError as exc:
             raise EvidenceError(
                 f"cannot write evidence file: {exc.strerror or exc}", path=str(path)
@@ -108,11 +127,20 @@ class EvidenceWriter:
             pass  # a pipe or a special file: nothing to sync
         self._handle.close()
         self._handle = None
+        if not partial or not os.path.lexists(self.path):
+            # Complete, or nothing to lose: the evidence takes its name.
+            os.replace(self.final, self.path)
+            self.final = self.path
 
     def abandon(self) -> None:
-        """Close without an ``end`` line (the reader will call the file partial)."""
+        """Close without an ``end`` line (the reader will call the file partial).
+
+        Like a partial :meth:`close`: renamed into place only when that replaces nothing."""
         if self._handle is not None and not self._stdout:
             self._handle.close()
+            if not os.path.lexists(self.path):
+                os.replace(self.final, self.path)
+                self.final = self.path
         self._handle = None
 
     def _write(self, records: Iterable[dict[str, Any]]) -> None:
@@ -124,6 +152,10 @@ class EvidenceWriter:
 
     def _write_text(self, text: str) -> None:
         assert self._handle is not None, "evidence writer used after close"
+        if self._stdout:
+            from sovaudit.collect.jsontext import json_terminal
+
+            text = json_terminal(text)  # C1 and bidi controls as \u escapes on a terminal
         try:
             self._handle.write(text)
             self._handle.flush()
@@ -149,8 +181,9 @@ def read_evidence_lines(path: Path) -> Scan:
                 if not raw.strip():
                     continue
                 try:
-                    data = json.loads(raw)
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    # Nesting and number sizes capped before parsing (issue 21).
+                    data = loads_capped(raw)
+                except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                     if not complete:
                         torn = True  # the writer died mid-line: what precedes is intact
                         break
@@ -230,8 +263,65 @@ def _check_version(header: dict[str, Any], path: Path) -> None:
 
 
 def _endpoint(data: dict[str, Any], path: Path, number: int) -> Endpoint:
+    problem = endpoint_problem(
+        {k: v for k, v in data.items() if k != "record"}, "malformed endpoint"
+    )
+    if problem is not None:
+        raise EvidenceError(problem, path=str(path), line=number)
     try:
         return endpoint_from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise EvidenceError(f"malformed endpoint: {detail}", path=str(path), line=number) from None
+
+
+class TimedHandover:
+    """Endpoints waiting to be analysed and written, handed over when ``batch`` are waiting and,
+    from a timer thread, every ``seconds`` even when no endpoint completes in between (issue 21:
+    a process killed outright loses at most about ``seconds`` of finished work).
+
+    ``handover`` runs under a lock, from the collecting thread or the timer, never both at once.
+    Leaving the ``with`` block stops the timer and hands over the rest.
+    """
+
+    def __init__(
+        self, handover: Callable[[list[Endpoint]], None], batch: int, seconds: float
+    ) -> None:
+        self._handover = handover
+        self._batch = batch
+        self._seconds = seconds
+        self._buffer: list[Endpoint] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="stream-flush", daemon=True)
+
+    def __enter__(self) -> TimedHandover:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.flush()
+
+    def add(self, endpoint: Endpoint) -> None:
+        with self._lock:
+            self._buffer.append(endpoint)
+            if len(self._buffer) >= self._batch:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._buffer:
+            batch, self._buffer = self._buffer, []
+            self._handover(batch)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self._seconds):
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the collecting thread hands over again and raises
+                return

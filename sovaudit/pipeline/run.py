@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -348,26 +347,24 @@ def _stream_offline(
     on_done: Callable[[Endpoint], None] | None,
 ) -> bool:
     """Collect ``todo`` and analyse endpoints as they arrive; True when interrupted."""
-    buffer: list[Endpoint] = []
-    last = time.monotonic()
+    from sovaudit.evidence.stream import TimedHandover
 
-    def record(endpoint: Endpoint) -> None:
-        nonlocal last
-        buffer.append(endpoint)
-        held.pop(endpoint.key, None)
-        if on_done is not None:
-            on_done(endpoint)
-        if len(buffer) >= STREAM_BATCH or time.monotonic() - last >= STREAM_FLUSH_SECONDS:
-            emit(analyser.run(buffer))
-            buffer.clear()
-            last = time.monotonic()
+    # Handed over by batch, and on a timer even when nothing completes (issue 21).
+    with TimedHandover(
+        lambda batch: emit(analyser.run(batch)), STREAM_BATCH, STREAM_FLUSH_SECONDS
+    ) as buffer:
 
-    interrupted = False
-    try:
-        collect(todo, options, on_done=record, keep=False)
-    except KeyboardInterrupt:
-        interrupted = True
-    emit(analyser.run(buffer))
+        def record(endpoint: Endpoint) -> None:
+            held.pop(endpoint.key, None)
+            if on_done is not None:
+                on_done(endpoint)
+            buffer.add(endpoint)
+
+        interrupted = False
+        try:
+            collect(todo, options, on_done=record, keep=False)
+        except KeyboardInterrupt:
+            interrupted = True
     return interrupted
 
 

@@ -18,7 +18,6 @@ PEM file of extra CA certificates to trust, and ``options.extra["web_port"]`` (o
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import ssl
 import urllib.parse
@@ -28,6 +27,7 @@ from typing import Any, TypeVar
 
 from sovaudit.collect.dns import DnsClient
 from sovaudit.collect.endpoints import collect_target, internal_endpoint, unknown_endpoint
+from sovaudit.collect.netpolicy import address_refusal, allow_loopback_from_env, check_address
 from sovaudit.collect.web import WebObservation, observation_to_details, probe_web
 from sovaudit.errors import INTERNAL_KIND, UserError, internal_reason
 from sovaudit.models import Endpoint, Layer, Status, Target, with_internal_error
@@ -82,9 +82,10 @@ def web_port(options: ScanOptions) -> int:
 
 
 def web_allow_private(options: ScanOptions) -> bool:
-    """Whether probes may connect to non-public addresses (tests on loopback only)."""
-    flag = options.extra.get("web_allow_private") or os.environ.get("SOVAUDIT_WEB_ALLOW_PRIVATE")
-    return str(flag).lower() in ("1", "true", "yes")
+    """Whether probes may connect to loopback addresses (the test hook; never RFC 1918,
+    link-local or 0.0.0.0: see :mod:`sovaudit.collect.netpolicy`)."""
+    flag = options.extra.get("web_allow_private")
+    return str(flag).lower() in ("1", "true", "yes") or allow_loopback_from_env()
 
 
 def _explain_refusal(obs: WebObservation, refused: dict[str, str]) -> WebObservation:
@@ -167,11 +168,12 @@ async def _run(
             for address in chain.addresses:
                 # A public name pointing at a private or loopback address must not turn the
                 # auditor's machine into a client of internal services (whose answers would
-                # then be published in a report).
-                if allow_private or ipaddress.ip_address(address).is_global:
+                # then be published in a report): one policy, sovaudit.collect.netpolicy.
+                if address_refusal(address, allow_loopback=allow_private) is None:
                     return address
             if chain.addresses:
                 refused[name.lower().rstrip(".")] = chain.addresses[0]
+                check_address(chain.addresses[0], host=name, allow_loopback=allow_private)
             return None
 
         semaphore = asyncio.Semaphore(WEB_CONCURRENCY)
@@ -179,7 +181,8 @@ async def _run(
         async def probe(endpoint: Endpoint) -> WebObservation:
             async with semaphore:
                 return await probe_web(
-                    endpoint.host, port=port, timeout=PROBE_TIMEOUT, verify=verify, resolve=lookup
+                    endpoint.host, port=port, timeout=PROBE_TIMEOUT, verify=verify, resolve=lookup,
+                    allow_loopback=allow_private,
                 )
 
         def probe_failed(n: int, exc: BaseException | None) -> WebObservation:

@@ -70,8 +70,12 @@ def render(
 def write_atomic(path: Path, text: str | Iterable[str]) -> None:
     """Write ``text`` (a string or its pieces) to ``path`` through a temporary file and a rename.
 
-    A reader (or a crash) never sees a half-written report.
+    A reader (or a crash) never sees a half-written report. A target that is not a regular
+    file (link, device, FIFO) is refused (:mod:`sovaudit.evidence.files`).
     """
+    from sovaudit.evidence.files import refuse_special_target
+
+    refuse_special_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)

@@ -70,6 +70,11 @@ def render_csv(view: ReportView) -> str:
     """Findings as RFC 4180 CSV (CRLF line ends), in report order, formulas neutralized."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    from sovaudit.report.auditsettings import audit_settings_lines
+
+    title, changed = audit_settings_lines(view.scan, view.lang)
+    if changed:  # a comment line before the header: settings that change the audit
+        buffer.write(csv_cell(f"# {title}: " + "; ".join(changed)).replace("\r", " ") + "\r\n")
     writer.writerow(COLUMNS)
     writer.writerows(
         [csv_cell(cell) for cell in _row(row, view.lang)] for row in view.findings

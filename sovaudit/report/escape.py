@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from sovaudit.collect.jsontext import json_terminal
+
 # C0 controls (TAB, LF and CR included: they break table rows), DEL and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Bidirectional overrides and zero-width characters can make a name read as another one.
@@ -125,3 +127,44 @@ def csv_cell(text: object) -> str:
     if value.startswith(_CSV_TRIGGERS) or value.lstrip(" ").startswith(_CSV_TRIGGERS):
         value = "'" + value
     return visible(value)
+
+
+# -- terminals and CI logs --------------------------------------------------------------------
+
+# What must never reach a terminal or a CI log as itself: C0 (LF kept only in blocks), DEL, C1,
+# the line and paragraph separators, bidi controls and marks, zero-width characters.
+_TERMINAL = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_TERMINAL_BLOCK = re.compile(_TERMINAL.pattern.replace(r"\x0a-\x1f", r"\x0b-\x1f"))
+# GitHub Actions (``::name ...::``, the older ``##[name]``) and Azure (``##vso[``) read a log line
+# that starts with these as a workflow command (::error::, ::add-mask::, ::stop-commands::...).
+_WORKFLOW_COMMAND = re.compile(r"^([ \t]*)(?::(?=:[^\n]*::)|#(?=#\[|#vso\[))", re.MULTILINE)
+
+
+def _backslash(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: object, *, multiline: bool = False) -> str:
+    """Untrusted text made inert for a terminal or a CI log (issue 21).
+
+    Control, bidi and zero-width characters become visible backslash escapes (``\\x1b``,
+    ``\\u202e``); a line feed too unless ``multiline`` (a block of our own lines); and no line
+    can start a workflow command (the first ``:`` of ``::error::`` becomes ``\\x3a``).
+    """
+    value = str(text)
+    value = (_TERMINAL_BLOCK if multiline else _TERMINAL).sub(_backslash, value)
+    return _WORKFLOW_COMMAND.sub(lambda m: m.group(1) + ("\\x3a" if m.group(0).endswith(":")
+                                                         else "\\x23"), value)
+
+
+def for_stdout(text: str, fmt: str) -> str:
+    """A rendered report written to standard output (a terminal or a CI log): JSON and SARIF
+    get :func:`json_terminal`; every format, no line that starts a workflow command."""
+    if fmt in ("json", "sarif"):
+        text = json_terminal(text)
+    return _WORKFLOW_COMMAND.sub(
+        lambda m: m.group(1) + ("\\x3a" if m.group(0).endswith(":") else "\\x23"), text
+    )

@@ -351,10 +351,13 @@ def render_html(view: ReportView) -> str:
     rule_anchors = {r.rule_id: r.anchor for r in view.rules}
     new = view.new_findings
     template = _ENV.get_template("report.html.j2")
+    from sovaudit.report.auditsettings import audit_settings_lines
+
     text = template.render(
         view=view,
         scan=view.scan,
         lang=lang,
+        audit_settings=audit_settings_lines(view.scan, lang),
         t=lambda key, **kw: t(key, lang, **kw),
         sev=lambda s: severity_label(s, lang),
         dc=lambda c: data_class_label(c, lang),

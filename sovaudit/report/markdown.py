@@ -603,6 +603,11 @@ def render_markdown(view: ReportView) -> str:
     out += _top(view, lang)
     if scan.partial:
         out += [f"> {t('partial_warning', lang)}", ""]
+    from sovaudit.report.auditsettings import audit_settings_lines
+
+    title, changed = audit_settings_lines(scan, lang)
+    if changed:  # a configuration that changes the audit is said before the results
+        out += [f"> **{title}**", ">"] + [f"> - {md_text(line)}" for line in changed] + [""]
     if view.internal_errors:
         out += [f"> {t('internal_errors_warning', lang, count=view.internal_errors)}", ""]
     out += _new_since_baseline(view, lang)

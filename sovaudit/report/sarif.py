@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sovaudit.i18n import layer_label, t
-from sovaudit.models import Attribution, Endpoint, Finding, Reference, Severity
+from sovaudit.models import Attribution, Endpoint, Finding, Reference, Scan, Severity
 from sovaudit.report.escape import safe_url, visible
 from sovaudit.report.summary import FindingRow, ReportView, endpoint_jurisdictions
 
@@ -260,6 +260,7 @@ def render_sarif(view: ReportView, *, inventory_path: Path | None = None) -> str
             "results": [_result(group, rule_index, view.lang, inventory_path)
                         for group in exposures(view.findings)],
             "properties": {
+                **_audit_settings(scan),
                 "inventory": scan.inventory,
                 "datasets": [
                     {"name": d.name, "version": d.version, "date": d.date,
@@ -275,3 +276,11 @@ def render_sarif(view: ReportView, *, inventory_path: Path | None = None) -> str
             "language": view.scan_lang, "rules": list(view.untranslated_rules),
         }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _audit_settings(scan: Scan) -> dict[str, Any]:
+    """Run properties for settings that change the audit (skipped rules, packs, profile)."""
+    from sovaudit.report.auditsettings import audit_settings
+
+    changed = audit_settings(scan)
+    return {"auditSettings": changed} if changed else {}
