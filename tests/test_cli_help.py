@@ -89,12 +89,14 @@ def test_data_info_lists_every_dataset_in_use() -> None:
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     kinds = [r["kind"] for r in rows]
-    assert kinds[:3] == ["ip-asn", "registry", "tld"] and kinds.count("rules") >= 5
-    for row in rows:
+    assert kinds[:4] == ["ip-asn", "asn-country", "registry", "tld"] and kinds.count("rules") >= 5
+    # The last row is the knowledge base's coverage (figures, not a dataset).
+    assert kinds[-1] == "coverage" and rows[-1]["ipv4_space"]["chain"] > 0
+    for row in rows[:-1]:
         for key in ("name", "version", "date", "source", "licence", "counts"):
             assert row[key] not in (None, ""), (row["name"], key)
         assert all(isinstance(n, int) and n > 0 for n in row["counts"].values()), row
-    registry = rows[1]
+    registry = rows[2]
     assert registry["counts"]["operators"] > 50
     table = run("data", "info").stdout
     for name in ("ip-location-db/asn", "provider registry", "domain registry table",

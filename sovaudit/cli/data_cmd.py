@@ -153,6 +153,7 @@ def update(
         str,
         typer.Option(
             "--dataset",
+            metavar="ip2asn|asn-country",
             help="Which table: ip2asn (IP -> ASN, default) or asn-country (ASN -> country of "
             "registration, joined with the IP -> ASN table in use).",
         ),

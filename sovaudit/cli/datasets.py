@@ -49,6 +49,7 @@ def asn_country_table() -> list[Row]:
     return [{
         "kind": "asn-country",
         **_fields(table.dataset),
+        "rows": {"asns": len(table)},
         "counts": {"ASNs": len(table)},
         "file": str(table.directory),
         "origin": "user" if user is not None and user == table.directory else "package",
