@@ -78,7 +78,4 @@ def test_markdown_for_10k_endpoints_fits_a_job_summary(big: Scan) -> None:
 
 @pytest.mark.parametrize("name", ["demo.en.md", "demo.fr.md"])
 def test_demo_markdown_is_well_under_100_kb(name: str) -> None:
-    # 105,000 since issue 27: the French demo was at 99.6 KB when the weak answers (country of
-    # registration, with its evidence step and level line) were added; still a one-screen-per-
-    # section report that GitHub renders.
-    assert len((REPORTS / name).read_bytes()) < 105_000
+    assert len((REPORTS / name).read_bytes()) < 100_000
