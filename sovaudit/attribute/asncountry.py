@@ -39,9 +39,7 @@ import io
 import ipaddress
 import json
 import lzma
-import os
 import re
-import secrets
 import shutil
 import tarfile
 import threading
@@ -59,6 +57,7 @@ from sovaudit.attribute.asntable import (
     data_dir,
     fetch,
     flatten,
+    install_user_copy,
     package_data_dir,
     version_date,
 )
@@ -545,26 +544,12 @@ def install_country_table(
         "method": "per ASN, the country holding most of its announced IPv4 space (IPv6 if none)"
         + ("; RIR asn lines as stated" if direct else ""),
     }
-    root = (base or data_dir()) / USER_SUBDIR
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = f"{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
-    tmp = root / f".tmp-{stamp}"
-    try:
-        count = build_country_file(countries, meta, tmp)
-        final = root / stamp
-        tmp.rename(final)
-        pointer = root / f".CURRENT-{stamp}"
-        pointer.write_text(stamp + "\n", encoding="utf-8")
-        previous = user_country_dir(base)
-        os.replace(pointer, root / "CURRENT")
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DatasetError(f"cannot write the table: {exc}", path=str(root)) from exc
-    keep = {stamp, previous.name if previous else ""}
-    for entry in root.iterdir():
-        if entry.is_dir() and entry.name not in keep:
-            shutil.rmtree(entry, ignore_errors=True)
-    return final, count
+    return install_user_copy(
+        (base or data_dir()) / USER_SUBDIR,
+        now,
+        lambda tmp: build_country_file(countries, meta, tmp),
+        lambda: user_country_dir(base),
+    )
 
 
 def latest_country_tarball(

@@ -57,15 +57,17 @@ import urllib.request
 from array import array
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sovaudit.collect.netpolicy import allow_loopback_from_env, build_opener
 from sovaudit.errors import DatasetError
 from sovaudit.models import Dataset
+
+_Built = TypeVar("_Built")
 
 __all__ = [
     "AsnMatch",
@@ -732,27 +734,46 @@ def install_table(
         "built_from": f"{source} (sha256 {hashlib.sha256(data).hexdigest()})",
         "built_at": now.isoformat(timespec="seconds"),
     }
-    root = (base or data_dir()) / "ip2asn"
+    return install_user_copy(
+        (base or data_dir()) / "ip2asn",
+        now,
+        lambda tmp: build_files(rows, meta, tmp),
+        lambda: user_table_dir(base),
+    )
+
+
+def install_user_copy(
+    root: Path,
+    now: datetime,
+    build: Callable[[Path], _Built],
+    current: Callable[[], Path | None],
+) -> tuple[Path, _Built]:
+    """Build a new copy of a table in ``root`` and make it current atomically.
+
+    ``build(folder)`` writes the files into a fresh temporary folder; it is renamed to a dated
+    name, then a ``CURRENT`` pointer is replaced in one rename, so a reader sees the old copy or
+    the new one, never half of one. The previous copy (``current()`` before the switch) is kept:
+    a process may be reading it right now; older ones are removed. DatasetError on a write error.
+    """
     root.mkdir(parents=True, exist_ok=True)
     stamp = f"{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = root / f".tmp-{stamp}"
     try:
-        counts = build_files(rows, meta, tmp)
+        built = build(tmp)
         final = root / stamp
         tmp.rename(final)
         pointer = root / f".CURRENT-{stamp}"
         pointer.write_text(stamp + "\n", encoding="utf-8")
-        previous = user_table_dir(base)
+        previous = current()
         os.replace(pointer, root / "CURRENT")
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise DatasetError(f"cannot write the table: {exc}", path=str(root)) from exc
-    # Keep the previous copy: a process may be reading it right now.
     keep = {stamp, previous.name if previous else ""}
     for entry in root.iterdir():
         if entry.is_dir() and entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
-    return final, counts
+    return final, built
 
 
 NPM_LATEST_URL = "https://registry.npmjs.org/@ip-location-db/asn/latest"
